@@ -1,0 +1,63 @@
+"""Wires the stages together for the shells (cli, app): corpus, embedder, index, retriever."""
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+
+from .config import Settings
+from .embed import load_embedder
+from .errors import AssistantError
+from .index import Index, build_index, load_index, read_manifest
+from .ingest import Corpus, load_corpus
+from .retrieve import Retriever
+
+
+def build(settings: Settings, *, progress=None, log=print) -> dict:
+    corpus = load_corpus(settings.corpus_dir)
+    for p in corpus.problems:
+        log(f"注意: {p}")
+    embedder = load_embedder(settings)
+    return build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
+                       overlap=settings.chunk_overlap, progress=progress)
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    corpus: Corpus
+    embedder: object
+    index: Index
+    retriever: Retriever
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True, log=None) -> "Engine":
+        """Load everything; build the index first when it is missing (or, with build_if_missing,
+        stale). A corrupt or mismatched index is otherwise refused by load_index."""
+        settings = settings or Settings.from_env()
+        log = log or (lambda m: print(m, file=sys.stderr))
+        corpus = load_corpus(settings.corpus_dir)
+        embedder = load_embedder(settings)
+        try:
+            index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
+        except AssistantError as e:
+            if not build_if_missing:
+                raise
+            log(f"{e.message} 正在重建索引 {settings.index_dir} …")
+            build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
+                        overlap=settings.chunk_overlap)
+            index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
+        return cls(settings, corpus, embedder, index, Retriever.from_settings(index, embedder, settings, corpus.registry))
+
+
+_shared: dict = {}
+_lock = threading.Lock()
+
+
+def shared_engine(settings: Settings | None = None) -> Engine:
+    """One engine per settings per process (the web app's workers share it)."""
+    settings = settings or Settings.from_env()
+    with _lock:
+        if settings not in _shared:
+            _shared[settings] = Engine.open(settings)
+        return _shared[settings]

@@ -1,0 +1,266 @@
+"""Chunks -> a persisted hybrid index: FAISS vectors + BM25 matrix + records + manifest.
+
+`indexes/<name>/` holds only plain files. Builds write into a sibling temp folder and swap it
+in with renames, so a build killed halfway leaves the previous index usable. Loading checks the
+manifest (format, model, chunking, analyzer, corpus hash, file hashes) and refuses a mismatch
+with a message that says how to rebuild.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import BM25, Analyzer
+from .chunk import ENCODING, chunk_corpus
+from .errors import AssistantError
+from .ingest import Corpus
+from .records import Chunk, Document, Proposal
+
+FORMAT_VERSION = 1
+REBUILD = "请运行 `assistant build` 重建索引。"
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def embed_key(chunk: Chunk) -> str:
+    return hashlib.sha256(chunk.index_text.encode()).hexdigest()[:24]
+
+
+def analyzer_for(corpus_root: Path | None, registry=None, bigrams: bool = False) -> Analyzer:
+    words: list[str] = []
+    if registry is not None:
+        words += list(registry.aliases)
+    terms = corpus_root / "terms.txt" if corpus_root else None
+    if terms and terms.is_file():
+        words += [ln.strip() for ln in terms.read_text(encoding="utf-8").splitlines()
+                  if ln.strip() and not ln.startswith("#")]
+    return Analyzer(words, bigrams=bigrams)
+
+
+def lexical_text(chunk: Chunk, registry=None) -> str:
+    """What BM25 sees: the chunk with its title and proposers, plus the proposers' aliases so
+    that '民盟' matches '民盟郑州市委会'."""
+    extra = []
+    if registry is not None:
+        extra = [a for a, c in registry.aliases.items() if c in chunk.proposers]
+    return chunk.index_text + (" " + " ".join(extra) if extra else "")
+
+
+@dataclass
+class Index:
+    folder: Path
+    manifest: dict
+    documents: dict            # doc_id -> Document
+    proposals: dict            # proposal_id -> Proposal (document order)
+    chunks: list               # row i of the vector store and the BM25 matrix
+    vector_store: object       # llama-index FaissVectorStore
+    bm25: BM25
+    analyzer: Analyzer
+
+    @property
+    def faiss(self):
+        return self.vector_store.client
+
+    def chunks_of(self, proposal_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.proposal_id == proposal_id]
+
+
+# ----------------------------------------------------------------------------- build
+def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160, overlap: int = 0,
+                bigrams: bool = False, k1: float = 1.2, b: float = 0.75, progress=None) -> dict:
+    """Build and atomically install an index; vectors of unchanged chunks are reused from the
+    index already at `folder` when it was made by the same model. Returns the manifest."""
+    import faiss
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    t0 = time.perf_counter()
+    folder = Path(folder)
+    chunks = chunk_corpus(corpus, max_tokens, overlap)
+    if not chunks:
+        raise AssistantError("语料切分后没有任何文本块。")
+    keys = [embed_key(c) for c in chunks]
+    old = _previous_vectors(folder, embedder.fingerprint)
+    todo = [i for i, k in enumerate(keys) if k not in old]
+    vecs = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        if k in old:
+            vecs[i] = old[k]
+    batch = 64
+    for s in range(0, len(todo), batch):
+        ids = todo[s:s + batch]
+        vecs[ids] = embedder.embed_passages([chunks[i].index_text for i in ids])
+        if progress:
+            progress(min(s + batch, len(todo)), len(todo))
+    t_embed = time.perf_counter() - t0
+
+    analyzer = analyzer_for(corpus.root, corpus.registry, bigrams)
+    bm25 = BM25.build([analyzer(lexical_text(c, corpus.registry)) for c in chunks], k1=k1, b=b)
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; an index is meant to be shared
+        store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dim))
+        store.add([TextNode(id_=c.chunk_id, text=c.index_text, embedding=vecs[i].tolist())
+                   for i, c in enumerate(chunks)])
+        store.persist(str(tmp / "vectors.faiss"))
+        (tmp / "user_words.txt").write_text("\n".join(analyzer.user_words), encoding="utf-8")
+        files = ["vectors.faiss", "user_words.txt", *bm25.save(tmp)]
+        _write_jsonl(tmp / "documents.jsonl", (_doc_row(d) for d in corpus.documents))
+        _write_jsonl(tmp / "proposals.jsonl", (p.to_dict() for p in corpus.proposals))
+        _write_jsonl(tmp / "chunks.jsonl", ({**asdict(c), "proposers": list(c.proposers), "embed_key": k}
+                                            for c, k in zip(chunks, keys)))
+        files += ["documents.jsonl", "proposals.jsonl", "chunks.jsonl"]
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model": {"name": embedder.name, "dim": embedder.dim, "fingerprint": embedder.fingerprint},
+            "chunking": {"encoding": ENCODING, "max_tokens": max_tokens, "overlap": overlap},
+            "analyzer": analyzer.params,
+            "bm25": {"k1": k1, "b": b},
+            "corpus": {"sha256": corpus.sha256, "documents": len(corpus.documents),
+                       "proposals": corpus.proposal_count, "records": len(corpus.proposals),
+                       "problems": corpus.problems},
+            "counts": {"chunks": len(chunks), "embedded": len(todo), "reused": len(chunks) - len(todo)},
+            "timings_s": {"embed": round(t_embed, 3), "total": round(time.perf_counter() - t0, 3)},
+            "files": {f: _sha(tmp / f) for f in files},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _swap_in(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _doc_row(d: Document) -> dict:
+    row = asdict(d)
+    row["segments"] = [list(s) for s in d.segments]
+    return row
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
+
+
+def _swap_in(tmp: Path, folder: Path) -> None:
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(tmp, folder)  # a crash before this line is repaired by _recover()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover(folder: Path) -> None:
+    old = folder.with_name(folder.name + ".old")
+    if not folder.exists() and old.exists():
+        os.replace(old, folder)
+
+
+def _previous_vectors(folder: Path, fingerprint: str) -> dict:
+    """embed_key -> vector from the index at `folder`, if it is intact and from the same model."""
+    try:
+        _recover(folder)
+        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if man.get("format_version") != FORMAT_VERSION or man["model"]["fingerprint"] != fingerprint:
+            return {}
+        import faiss
+        fi = faiss.read_index(str(folder / "vectors.faiss"))
+        vecs = fi.reconstruct_n(0, fi.ntotal)
+        rows = _read_jsonl(folder / "chunks.jsonl")
+        return {r["embed_key"]: vecs[i] for i, r in enumerate(rows)} if len(rows) == fi.ntotal else {}
+    except Exception:  # no usable previous index: embed everything
+        return {}
+
+
+# ----------------------------------------------------------------------------- load
+def read_manifest(folder: Path) -> dict:
+    folder = Path(folder)
+    _recover(folder)
+    path = folder / "manifest.json"
+    if not path.exists():
+        raise AssistantError(f"索引 {folder} 不存在。", hint=REBUILD)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise AssistantError(f"索引 {folder} 的 manifest.json 已损坏。", hint=REBUILD)
+
+
+def check_manifest(man: dict, *, embedder=None, settings=None, corpus: Corpus | None = None) -> None:
+    """Raise AssistantError naming the first mismatch between an index and what we'd build now."""
+    if man.get("format_version") != FORMAT_VERSION:
+        raise AssistantError(f"索引格式版本为 {man.get('format_version')}，本程序需要 {FORMAT_VERSION}。", hint=REBUILD)
+    if embedder is not None and man["model"]["fingerprint"] != embedder.fingerprint:
+        raise AssistantError(f"索引由模型 {man['model']['name']} 生成，当前配置的是 {embedder.name}。",
+                             hint="请运行 `assistant build`，或把 ASSISTANT_MODEL 设回建索引时的模型。")
+    if settings is not None:
+        want = {"encoding": ENCODING, "max_tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap}
+        if man["chunking"] != want:
+            raise AssistantError(f"索引的切分参数 {man['chunking']} 与当前设置 {want} 不一致。", hint=REBUILD)
+    if corpus is not None and man["corpus"]["sha256"] != corpus.sha256:
+        raise AssistantError("语料已更改，索引已过期。", hint=REBUILD)
+
+
+def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | None = None,
+               verify_files: bool = True) -> Index:
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    folder = Path(folder)
+    man = read_manifest(folder)
+    check_manifest(man, embedder=embedder, settings=settings, corpus=corpus)
+    if verify_files:
+        for name, digest in man.get("files", {}).items():
+            p = folder / name
+            if not p.exists() or _sha(p) != digest:
+                raise AssistantError(f"索引文件 {p} 缺失或已损坏。", hint=REBUILD)
+    try:
+        docs = {}
+        for r in _read_jsonl(folder / "documents.jsonl"):
+            r["segments"] = tuple(tuple(s) for s in r["segments"])
+            docs[r["doc_id"]] = Document(**r)
+        props = {r["proposal_id"]: Proposal(**{**r, "proposers": tuple(r["proposers"])})
+                 for r in _read_jsonl(folder / "proposals.jsonl")}
+        chunks = []
+        for r in _read_jsonl(folder / "chunks.jsonl"):
+            r.pop("embed_key", None)
+            chunks.append(Chunk(**{**r, "proposers": tuple(r["proposers"])}))
+        store = FaissVectorStore.from_persist_path(str(folder / "vectors.faiss"))
+        bm25 = BM25.load(folder, man["bm25"]["k1"], man["bm25"]["b"])
+    except AssistantError:
+        raise
+    except Exception as e:
+        raise AssistantError(f"无法读取索引 {folder}: {type(e).__name__}: {e}", hint=REBUILD)
+    if store.client.ntotal != len(chunks) or bm25.matrix.shape[0] != len(chunks):
+        raise AssistantError(f"索引 {folder} 内部不一致 (向量 {store.client.ntotal}，块 {len(chunks)})。", hint=REBUILD)
+    if embedder is not None and store.client.d != embedder.dim:
+        raise AssistantError(f"索引向量维度 {store.client.d} 与模型维度 {embedder.dim} 不一致。", hint=REBUILD)
+    # The analyzer travels with the index, so queries are tokenized exactly like the chunks were.
+    words = (folder / "user_words.txt").read_text(encoding="utf-8").split("\n")
+    parts = man["analyzer"]["name"].split("+")
+    analyzer = Analyzer(words, bigrams="bigram" in parts, words="jieba-search" in parts)
+    if analyzer.params != man["analyzer"]:
+        raise AssistantError(f"索引 {folder} 的分词词典已损坏。", hint=REBUILD)
+    return Index(folder, man, docs, props, chunks, store, bm25, analyzer)

@@ -1,0 +1,103 @@
+"""Frozen records that flow through the pipeline stages.
+
+ingest -> Document/Proposal, chunk -> Chunk, retrieve -> Hit/ProposalHit, answer -> Answer.
+Offsets are always into `Document.text`, the normalized text of one corpus file.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str              # relative to the corpus folder
+    title: str
+    kind: str              # "proposals" (a collection of proposals) or "policy"
+    text: str              # normalized text; every offset below points into it
+    raw_sha256: str
+    meta: dict = field(default_factory=dict, hash=False, compare=False)
+    # (norm_start, raw_start, length) runs; normalization only deletes text, so this maps back
+    segments: tuple = field(default=(), hash=False, compare=False)
+
+    def to_raw(self, offset: int) -> int:
+        """Character offset in the raw (decoded) file for a normalized offset."""
+        for ns, rs, n in self.segments:
+            if ns <= offset < ns + n:
+                return rs + (offset - ns)
+        if self.segments:
+            ns, rs, n = self.segments[-1]
+            if offset == ns + n:
+                return rs + n
+        raise ValueError(f"offset {offset} outside document {self.doc_id}")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    proposal_id: str
+    doc_id: str
+    kind: str              # "proposal", "intro" or "policy"
+    title: str
+    proposers: tuple[str, ...]
+    proposer_type: str     # one of the registry types; "" for intro/policy texts
+    text: str              # == document.text[start:end]
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["proposers"] = list(self.proposers)
+        return d
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    proposal_id: str
+    doc_id: str
+    title: str
+    proposers: tuple[str, ...]
+    proposer_type: str
+    text: str              # == document.text[start:end]
+    start: int
+    end: int
+
+    @property
+    def header(self) -> str:
+        return f"{self.title} {'、'.join(self.proposers)}".strip()
+
+    @property
+    def index_text(self) -> str:
+        """What gets embedded and BM25-indexed: body plus who proposed it under which title."""
+        return f"{self.header}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    bm25: float = 0.0          # raw BM25 score (0 when no query word matched)
+    cosine: float = 0.0        # raw dense similarity
+
+
+@dataclass(frozen=True)
+class ProposalHit:
+    proposal: Proposal
+    score: float
+    best: Hit
+    hits: tuple[Hit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        p, c = self.proposal, self.best.chunk
+        return {
+            "proposal_id": p.proposal_id,
+            "title": p.title,
+            "proposers": list(p.proposers),
+            "proposer_type": p.proposer_type,
+            "kind": p.kind,
+            "score": round(float(self.score), 6),
+            "chunk": {"chunk_id": c.chunk_id, "text": c.text, "start": c.start, "end": c.end},
+        }

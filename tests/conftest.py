@@ -1,0 +1,42 @@
+"""Shared fixtures. Fast tests use the hashing embedder; `slow` tests use the real model."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.config import ROOT, Settings
+
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    from assistant.ingest import load_corpus
+    return load_corpus(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def hash_settings(tmp_path_factory) -> Settings:
+    return Settings.from_env({}, model="hash-bigram-256", corpus_dir=CORPUS,
+                             index_dir=tmp_path_factory.mktemp("idx") / "hash")
+
+
+@pytest.fixture(scope="session")
+def hash_engine(hash_settings):
+    from assistant.engine import Engine
+    return Engine.open(hash_settings)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory) -> Settings:
+    # The converted model is cached across runs (ASSISTANT_MODEL_CACHE or ~/.cache); the index is fresh.
+    return Settings.from_env({k: v for k, v in os.environ.items() if k == "ASSISTANT_MODEL_CACHE"},
+                             corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("idx") / "real")
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_settings):
+    from assistant.engine import Engine
+    return Engine.open(real_settings)
