@@ -48,6 +48,11 @@ class Analyzer:
                 self._tk = tk
         return self._tk
 
+    def spans(self, text: str, hmm: bool = False) -> list[tuple[str, int, int]]:
+        """Search-mode words with their positions in the lowercased text (no stopword filter)."""
+        return [(w, a, b) for w, a, b in self._tokenizer().tokenize(text.lower(), mode="search", HMM=hmm)
+                if _KEEP.search(w)]
+
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
         words = [w for w in self._tokenizer().lcut_for_search(text, HMM=True)

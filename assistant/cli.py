@@ -105,8 +105,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _extensions():
     """Subcommands that live beside the stage they shell (ask, serve, eval, bench)."""
-    from . import bench
-    return [bench.register]
+    from . import answer_cli, app_cli, bench, eval_cli
+    return [answer_cli.register, bench.register, eval_cli.register, app_cli.register]
 
 
 def main(argv=None) -> int:
@@ -121,6 +121,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `assistant search … | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class Settings:
     host: str = _opt("127.0.0.1", "ASSISTANT_HOST", "界面监听地址")
     port: int = _opt(7860, "ASSISTANT_PORT", "界面端口")
     max_question_chars: int = _opt(2000, "ASSISTANT_MAX_QUESTION", "问题最长字符数")
-    max_draft_chars: int = _opt(20000, "ASSISTANT_MAX_DRAFT", "查找先例时粘贴文本的最长字符数")
+    max_draft_chars: int = _opt(8000, "ASSISTANT_MAX_DRAFT", "查找先例时粘贴文本的最长字符数")
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":

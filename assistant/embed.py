@@ -58,6 +58,9 @@ class STEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
+            import transformers
+            transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
+            transformers.utils.logging.set_verbosity_error()
             from sentence_transformers import SentenceTransformer
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as e:
@@ -65,7 +68,8 @@ class STEmbedder:
                 f"无法加载向量模型 {model!r}: {type(e).__name__}: {str(e)[:300]}",
                 hint="ASSISTANT_MODEL 必须是本地的 sentence-transformers 目录，或已在本机缓存中的模型名称；本工具不会联网下载。")
         self.name = model
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.query_prompt, self.passage_prompt = query_prompt, passage_prompt
         self.fingerprint = f"{model}|{fingerprint or path}|q={query_prompt!r}|p={passage_prompt!r}"
         self._lock = threading.Lock()  # one forward pass at a time: 2 cores, and torch isn't faster in parallel

@@ -29,6 +29,29 @@ class Engine:
     embedder: object
     index: Index
     retriever: Retriever
+    _answerer: object = None
+    _precedents: object = None
+
+    @property
+    def answerer(self):
+        if self._answerer is None:
+            from .answer import ExtractiveAnswerer
+            self._answerer = ExtractiveAnswerer(self.index, self.retriever, self.corpus.registry,
+                                                max_question_chars=self.settings.max_question_chars)
+        return self._answerer
+
+    def answerer_named(self, name: str):
+        if name == "extractive":
+            return self.answerer
+        raise AssistantError(f"未知的回答器 {name!r}。", hint="可选: extractive")
+
+    @property
+    def precedents(self):
+        if self._precedents is None:
+            from .precedent import PrecedentFinder
+            self._precedents = PrecedentFinder(self.index, self.retriever, self.embedder,
+                                               max_chars=self.settings.max_draft_chars)
+        return self._precedents
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True, log=None) -> "Engine":

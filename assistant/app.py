@@ -1,0 +1,561 @@
+"""议政助手 web UI (Gradio 6): presentation only. It calls the library and formats what comes back.
+
+Tabs: 问答 (chat with cited answers + sources panel + Markdown export), 先例查找 (drafters paste a
+draft or topic), 建议浏览 (every proposal, readable in full). Named API endpoints for scripts:
+/ask, /precedents, /proposal, /proposals (see `build_app`).
+
+Safety rule of this module: every string that comes from a user or a document is escaped
+(`esc` for HTML, `md_text` for the chatbot's Markdown) before it is put into markup, and errors
+reach the user as gr.Error with the library's Chinese message, never as a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import os
+import re
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network: no telemetry, no version check
+
+import gradio as gr  # noqa: E402
+
+from .answer import Answer, Citation, Turn, clean_question  # noqa: E402
+from .errors import AssistantError  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+TITLE = "议政助手"
+EXAMPLES = [
+    "哪个单位建议建立产业园区联盟？",
+    "各民主党派提了哪些建议？",
+    "惠济区打算建设哪些产业园区？",
+    "哪些单位的建议提到了新型研发机构？",
+    "关于发展社区养老服务有哪些建议？",
+    "民革提了什么建议？",
+    "那民盟呢？",
+]
+DRAFT_EXAMPLES = [
+    "建议成立郑州市产业园区联盟，由园区型企业牵头，推动园区之间协同发展、补链强链。",
+    "加快引进大院名所，建设高水平新型研发机构，完善科技成果转化机制。",
+]
+STREAM_PIECE = 24          # characters per streamed piece of an answer
+STREAM_DELAY = 0.015       # seconds between pieces (the answer is computed at once; this only paces display)
+INTERNAL_ERROR = "服务内部出错，请稍后再试；如果反复出现，请联系管理员。"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+# Markdown punctuation that could start formatting, links, images, lists or code. `<`, `>`, `&`
+# and quotes are left to html.escape (a backslash before `&` would show "&lt;" literally).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+
+CSS = """
+.gradio-container { max-width: 1380px !important; margin: 0 auto !important; }
+#yz-header h1 { margin: 0 0 .2em 0; font-size: 1.9em; letter-spacing: .06em; }
+#yz-header .yz-sub { color: var(--body-text-color-subdued); font-size: .98em; margin: 0; }
+#yz-header { padding: .4em .2em .6em .2em; border-bottom: 1px solid var(--border-color-primary); margin-bottom: .4em; }
+.yz-panel-title { font-weight: 600; margin: .2em 0 .5em 0; }
+.yz-empty { color: var(--body-text-color-subdued); padding: 1.2em .6em; line-height: 1.7; }
+.yz-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: .7em .9em; margin: 0 0 .8em 0;
+           background: var(--background-fill-primary); }
+.yz-card-head { display: flex; flex-wrap: wrap; gap: .35em .6em; align-items: baseline; margin-bottom: .35em; }
+.yz-n { font-weight: 700; color: #b42318; }
+.yz-who { font-weight: 600; }
+.yz-tag { font-size: .8em; padding: .05em .5em; border-radius: 999px; background: #fdecea; color: #912018; white-space: nowrap; }
+.yz-tag.yz-muted { background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }
+.yz-title { font-weight: 600; margin: .1em 0 .3em 0; }
+.yz-meta { font-size: .8em; color: var(--body-text-color-subdued); margin-bottom: .4em; word-break: break-all; }
+.yz-text { white-space: pre-wrap; line-height: 1.85; font-size: .95em; max-height: 22em; overflow-y: auto;
+           padding-right: .3em; }
+.yz-text mark { background: #ffe58f; color: inherit; padding: .05em .1em; border-radius: 3px; }
+.yz-text sup { color: #b42318; font-weight: 700; margin: 0 .1em; }
+.yz-note { font-size: .85em; color: var(--body-text-color-subdued); margin: .3em 0 0 0; }
+.yz-msg { padding: .7em .9em; border-radius: 10px; margin-bottom: .8em; line-height: 1.7; }
+.yz-msg.yz-ok { background: #ecfdf3; border: 1px solid #abefc6; }
+.yz-msg.yz-none { background: #fff6ed; border: 1px solid #f9dbaf; }
+.yz-doc { white-space: pre-wrap; line-height: 1.9; font-size: 1em; }
+.yz-dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; font-size: .88em; margin: .4em 0 .8em 0; }
+.yz-dl dt { color: var(--body-text-color-subdued); }
+.yz-dl dd { margin: 0; }
+.yz-text mark.yz-weak, .yz-legend mark.yz-weak, .yz-overlaps mark.yz-weak { background: #dbeafe; }
+.yz-legend mark.yz-strong, .yz-overlaps mark.yz-strong { background: #ffe58f; }
+.yz-legend { font-size: .85em; color: var(--body-text-color-subdued); margin: 0 0 .8em 0; }
+.yz-legend mark { padding: .05em .3em; border-radius: 3px; color: inherit; }
+.yz-overlaps { font-size: .85em; margin: .5em 0 0 0; }
+.yz-overlaps summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.yz-overlaps ul { padding-left: 1.2em; margin: .3em 0 0 0; }
+.yz-overlaps li { margin: .3em 0; line-height: 1.6; }
+.yz-overlaps mark { color: inherit; border-radius: 3px; }
+"""
+
+
+# ---------------------------------------------------------------------------------------- escaping
+def esc(text) -> str:
+    """HTML-escape text for any markup this module builds. Also neutralizes `$`, `{`, `}` and
+    backticks so gr.HTML's template engine can never read document or user text as a template."""
+    s = html.escape("" if text is None else str(text), quote=True)
+    return (s.replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;").replace("`", "&#96;"))
+
+
+def md_text(text) -> str:
+    """Plain text -> Markdown that renders as exactly that text (gr.Chatbot renders Markdown + HTML)."""
+    s = _CONTROL.sub("", "" if text is None else str(text))
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return html.escape(s, quote=True)
+
+
+def _error(e: AssistantError) -> gr.Error:
+    # gr.Error renders its message as HTML in the toast: escape (it may quote user input).
+    return gr.Error(esc(e.message), title="无法处理", print_exception=False)
+
+
+def _edge(fn):
+    """Library errors -> gr.Error with their Chinese message; anything else -> a generic message
+    (the traceback goes to the server log, never to the page)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except AssistantError as e:
+            raise _error(e) from None
+        except Exception:
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(INTERNAL_ERROR, title="出错了", print_exception=False) from None
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _who(proposers: Sequence[str], kind: str = "proposal") -> str:
+    if proposers:
+        return "、".join(proposers)
+    return {"intro": "导语", "policy": "政策文本"}.get(kind, "—")
+
+
+def _type_label(p) -> str:
+    return p.proposer_type or {"intro": "导语", "policy": "政策文本"}.get(p.kind, "")
+
+
+def highlight(text: str, base: int, spans: Iterable[tuple]) -> str:
+    """Escape `text` (which starts at document offset `base`) and wrap each document-offset span
+    (start, end, after, title[, css_class]) in <mark>; `after` is trusted markup placed after the mark
+    (e.g. <sup>[1]</sup>), `title` is plain text for a tooltip. Overlapping or out-of-range spans are clipped."""
+    out, pos = [], 0
+    for span in sorted(spans, key=lambda x: (x[0], x[1])):
+        s, e, after, title = span[:4]
+        cls = span[4] if len(span) > 4 else ""
+        s, e = max(s - base, pos), min(e - base, len(text))
+        if e <= s:
+            continue
+        attrs = (f' class="{esc(cls)}"' if cls else "") + (f' title="{esc(title)}"' if title else "")
+        out.append(esc(text[pos:s]))
+        out.append(f"<mark{attrs}>{esc(text[s:e])}</mark>{after}")
+        pos = e
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def corpus_summary(engine) -> dict:
+    docs = [d for d in engine.index.documents.values() if d.kind == "proposals"]
+    props = [p for p in engine.index.proposals.values() if p.kind == "proposal"]
+    meetings = list(dict.fromkeys(d.meta.get("meeting") for d in docs if d.meta.get("meeting")))
+    topics = list(dict.fromkeys(d.title for d in docs if d.title))
+    return {"proposals": len(props), "proposers": len({x for p in props for x in p.proposers}),
+            "meetings": meetings, "topics": topics, "documents": len(engine.index.documents)}
+
+
+def subtitle_html(engine) -> str:
+    s = corpus_summary(engine)
+    where = "、".join(s["meetings"]) or "本库"
+    topic = "".join(f"“{t}”" for t in s["topics"])
+    line = (f"收录{where}{('围绕' + topic + '专题议政') if topic else ''}的 {s['proposals']} 份建议"
+            f"（{s['proposers']} 个提出单位）。回答只摘录原文，每条建议都注明提出者，并可查看引文出处。")
+    return (f'<div id="yz-header"><h1>{esc(TITLE)}</h1><p class="yz-sub">{esc(line)}</p></div>')
+
+
+# ---------------------------------------------------------------------------------------- 问答
+def _document_of(engine, proposal_id: str):
+    p = engine.index.proposals[proposal_id]
+    return p, engine.index.documents[p.doc_id]
+
+
+def sources_html(engine, answer: Answer | None) -> str:
+    """One card per cited proposal: [n] numbers, proposer(s), type, title, and the full proposal text
+    with every quoted span highlighted (followed by its [n])."""
+    if answer is None:
+        return ('<div class="yz-empty">提问后，这里会列出回答引用的每一处原文：编号、提出者、类型、建议标题，'
+                '以及在建议全文中高亮的引文。</div>')
+    if not answer.citations:
+        msg = "这次回答没有引用任何建议原文。" if not answer.found else "没有引文。"
+        return f'<div class="yz-empty">{esc(msg)}</div>'
+    groups: dict[str, list[Citation]] = {}
+    for c in answer.citations:
+        groups.setdefault(c.proposal_id, []).append(c)
+    cards = []
+    for pid, cites in groups.items():
+        p, doc = _document_of(engine, pid)
+        nums = "".join(f'<span class="yz-n">[{c.n}]</span>' for c in cites)
+        spans = [(c.start, c.end, f"<sup>[{c.n}]</sup>", f"引文 [{c.n}]") for c in cites]
+        body = highlight(doc.text[p.start:p.end], p.start, spans)
+        offsets = "；".join(f"[{c.n}] {c.chunk_id} 字符 {c.start}–{c.end}" for c in cites)
+        cards.append(
+            f'<div class="yz-card" data-proposal="{esc(pid)}">'
+            f'<div class="yz-card-head">{nums}<span class="yz-who">{esc(_who(p.proposers, p.kind))}</span>'
+            f'<span class="yz-tag">{esc(_type_label(p))}</span></div>'
+            f'<div class="yz-title">《{esc(p.title)}》</div>'
+            f'<div class="yz-meta">建议编号 {esc(pid)} · {esc(offsets)}</div>'
+            f'<div class="yz-text">{body}</div></div>')
+    return "".join(cards)
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The chat bubble: the answer text, escaped so it renders as plain text with its [n] markers."""
+    return md_text(answer.answer)
+
+
+def export_markdown(engine, answer: Answer, filters: dict | None = None) -> str:
+    """The last answer with its sources, as a Markdown document (text escaped against HTML)."""
+    def t(s) -> str:  # neutralize HTML in a Markdown file that someone may render
+        return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    s = corpus_summary(engine)
+    lines = [f"# {TITLE} · 回答导出", "",
+             f"- 问题：{t(answer.question)}",
+             f"- 导出时间：{datetime.now().strftime('%Y-%m-%d %H:%M:%S')}",
+             f"- 语料：{t('、'.join(s['meetings']) or '本库')}，{s['proposals']} 份建议"]
+    if filters:
+        for k, v in filters.items():
+            if v:
+                lines.append(f"- {k}：{t('、'.join(v))}")
+    lines += ["", "## 回答", "", t(answer.answer), "", "## 来源", ""]
+    if not answer.citations:
+        lines.append("（本回答没有引用原文。）")
+    for c in answer.citations:
+        p, doc = _document_of(engine, c.proposal_id)
+        lines += [f"### [{c.n}] {t(_who(c.proposers, p.kind))}（{t(c.proposer_type or _type_label(p))}）《{t(c.title)}》", "",
+                  f"- 提出者：{t(_who(c.proposers, p.kind))}",
+                  f"- 建议标题：{t(c.title)}",
+                  f"- 建议编号：{t(c.proposal_id)}",
+                  f"- 文本块：{t(c.chunk_id)}",
+                  f"- 位置：{t(doc.path)} 字符 {c.start}–{c.end}",
+                  "", "> " + t(c.quote).replace("\n", "\n> "), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _pieces(text: str, size: int = STREAM_PIECE) -> list[str]:
+    """Growing prefixes of `text`, cut after punctuation or a citation where possible."""
+    out, pos = [], 0
+    while pos < len(text):
+        end = min(len(text), pos + size)
+        if end < len(text):
+            window = text[pos:end]
+            cut = max(window.rfind(ch) for ch in "，。；：、]\n")
+            if cut >= size // 3:
+                end = pos + cut + 1
+        out.append(text[:end])
+        pos = end
+    return out or [""]
+
+
+def _shown_question(text: str) -> str:
+    return re.sub(r"\s+", " ", _CONTROL.sub("", str(text or ""))).strip()
+
+
+# ---------------------------------------------------------------------------------------- 先例
+def precedent_dict(result) -> dict:
+    return {"draft": result.draft, "found": result.found, "message": result.message,
+            "precedents": [p.to_dict() for p in result.precedents],
+            "timings_ms": {k: round(v, 2) for k, v in result.timings_ms.items()}}
+
+
+def precedents_html(engine, result, strong: float = 0.35) -> str:
+    """Ranked precedents: proposer(s), type, score, and the proposal text with overlapping sentences
+    marked: `yz-strong` for shared wording (lexical containment >= `strong`), `yz-weak` for a similar
+    idea in other words (embedding similarity only)."""
+    if result is None:
+        return ('<div class="yz-empty">粘贴一段建议草稿或输入一个主题，点击“查找先例”，'
+                '看看哪些单位已经提过相同或相近的主张，以及他们的原话。</div>')
+    if result.found:
+        head = (f'<div class="yz-msg yz-ok">{esc(result.message)}</div>'
+                '<div class="yz-legend"><mark class="yz-strong">黄色</mark> 与草稿措辞重合　'
+                '<mark class="yz-weak">蓝色</mark> 意思相近、措辞不同（把鼠标停在高亮处可看到对应的草稿句）</div>')
+    else:
+        msg = result.message if result.message.startswith("没有找到先例") else "没有找到先例。" + result.message
+        head = f'<div class="yz-msg yz-none">{esc(msg)}</div>'
+        if result.precedents:
+            head += '<div class="yz-note">以下是最接近的一份建议，仅供参考：</div>'
+    cards = []
+    for rank, pr in enumerate(result.precedents, 1):
+        p = pr.proposal
+        doc = engine.index.documents[p.doc_id]
+        spans = [(o.start, o.end, "", f"对应草稿句：{o.draft_sentence}（字面重合 {o.lexical:.2f}，语义相似 {o.semantic:.2f}）",
+                  "yz-strong" if o.lexical >= strong else "yz-weak") for o in pr.overlaps]
+        body = highlight(doc.text[p.start:p.end], p.start, spans)
+        n_strong = sum(o.lexical >= strong for o in pr.overlaps)
+        ol = "".join(f'<li><mark class="{"yz-strong" if o.lexical >= strong else "yz-weak"}">{esc(o.text)}</mark>'
+                     f"<br>↔ 草稿：“{esc(o.draft_sentence)}”（字面 {o.lexical:.2f} · 语义 {o.semantic:.2f}）</li>"
+                     for o in pr.overlaps)
+        details = (f'<details class="yz-overlaps"{" open" if rank == 1 and result.found else ""}>'
+                   f"<summary>重合句对照（{len(pr.overlaps)} 句）</summary><ul>{ol}</ul></details>") if ol else ""
+        cards.append(
+            f'<div class="yz-card" data-proposal="{esc(p.proposal_id)}">'
+            f'<div class="yz-card-head"><span class="yz-n">{rank}.</span>'
+            f'<span class="yz-who">{esc(_who(p.proposers, p.kind))}</span>'
+            f'<span class="yz-tag">{esc(_type_label(p))}</span>'
+            f'<span class="yz-tag yz-muted">相似度 {pr.score:.3f}</span>'
+            f'<span class="yz-tag yz-muted">措辞重合 {n_strong} 句 · 意思相近 {len(pr.overlaps) - n_strong} 句</span></div>'
+            f'<div class="yz-title">《{esc(p.title)}》</div>'
+            f'<div class="yz-meta">建议编号 {esc(p.proposal_id)}</div>'
+            f'<div class="yz-text">{body}</div>{details}</div>')
+    return head + "".join(cards)
+
+
+# ---------------------------------------------------------------------------------------- 浏览
+def proposal_dict(engine, proposal_id: str) -> dict:
+    pid = (proposal_id or "").strip()
+    if pid not in engine.index.proposals:
+        raise AssistantError(f"没有编号为 “{pid[:60]}” 的建议。",
+                             hint="可用编号: " + "、".join(engine.index.proposals))
+    p, doc = _document_of(engine, pid)
+    d = p.to_dict()
+    # not "path": gradio_client takes any dict with a "path" string for a file and tries to download it
+    d["document"] = {"doc_id": doc.doc_id, "title": doc.title, "source_file": doc.path, "kind": doc.kind,
+                     "meta": dict(doc.meta)}
+    d["chunks"] = [{"chunk_id": c.chunk_id, "start": c.start, "end": c.end} for c in engine.index.chunks_of(pid)]
+    return d
+
+
+def proposal_rows(engine) -> list[list[str]]:
+    return [[p.proposal_id, p.title, _who(p.proposers, p.kind), _type_label(p)]
+            for p in engine.index.proposals.values()]
+
+
+def proposal_html(engine, proposal_id: str | None) -> str:
+    if not proposal_id or proposal_id not in engine.index.proposals:
+        return '<div class="yz-empty">在上面的表格中点选一行，或从下拉框选择一份建议，即可阅读全文。</div>'
+    p, doc = _document_of(engine, proposal_id)
+    meta = doc.meta or {}
+    rows = [("建议编号", p.proposal_id), ("提出者", _who(p.proposers, p.kind)), ("类型", _type_label(p)),
+            ("所属文件", f"{doc.title}（{doc.path}）")]
+    if meta.get("meeting"):
+        rows.append(("会议", meta["meeting"]))
+    if meta.get("column"):
+        rows.append(("栏目", meta["column"]))
+    if meta.get("bylines"):
+        rows.append(("署名", "；".join(meta["bylines"])))
+    rows.append(("原文位置", f"字符 {p.start}–{p.end}，共 {len(p.text)} 字，{len(engine.index.chunks_of(p.proposal_id))} 个文本块"))
+    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    return (f'<div class="yz-card"><div class="yz-title" style="font-size:1.2em">《{esc(p.title)}》</div>'
+            f'<dl class="yz-dl">{dl}</dl><div class="yz-doc">{esc(p.text)}</div></div>')
+
+
+# ---------------------------------------------------------------------------------------- the app
+def build_app(engine) -> gr.Blocks:
+    """The whole UI over one engine. Launch with `launch()` (or `app.launch(**launch_kwargs())`)."""
+    answerer, finder, retriever = engine.answerer, engine.precedents, engine.retriever  # built once, before threads
+    proposer_choices = list(retriever.all_proposers)
+    type_choices = list(retriever.all_types)
+    export_dir = Path(tempfile.mkdtemp(prefix="yizheng-export-"))
+    proposal_choices = [(f"{p.proposal_id}  {p.title} — {_who(p.proposers, p.kind)}", p.proposal_id)
+                        for p in engine.index.proposals.values()]
+
+    # ---- API endpoints (also what the UI handlers call) -----------------------------------------
+    @_edge
+    def ask(question: str, proposers: list[str] | None = None, types: list[str] | None = None) -> dict:
+        """Answer one question (no conversation history). Returns Answer.to_dict(): question, answer,
+        found, citations [{n, chunk_id, proposal_id, title, proposers, proposer_type, quote, start, end,
+        score}], timings_ms."""
+        return answerer.answer(question, proposers=proposers or (), types=types or ()).to_dict()
+
+    @_edge
+    def precedents(draft: str, k: int = 5, proposers: list[str] | None = None,
+                   types: list[str] | None = None) -> dict:
+        """Find precedent proposals for a draft paragraph or topic. Returns {draft, found, message,
+        precedents: [{proposal_id, title, proposers, proposer_type, score, overlaps}], timings_ms}."""
+        return precedent_dict(finder.find(draft, _k(k), proposers=proposers or (), types=types or ()))
+
+    @_edge
+    def proposal(proposal_id: str) -> dict:
+        """One proposal in full: Proposal fields (text, offsets…) plus its document and chunks."""
+        return proposal_dict(engine, proposal_id)
+
+    @_edge
+    def proposals() -> list[dict]:
+        """Every proposal: proposal_id, title, proposers, proposer_type, kind."""
+        return [{"proposal_id": p.proposal_id, "title": p.title, "proposers": list(p.proposers),
+                 "proposer_type": p.proposer_type, "kind": p.kind} for p in engine.index.proposals.values()]
+
+    def _k(k) -> int:
+        try:
+            return max(1, min(20, int(k)))
+        except (TypeError, ValueError):
+            raise AssistantError("k 必须是 1 到 20 之间的整数。") from None
+
+    # ---- UI handlers -----------------------------------------------------------------------------
+    def respond(message, chat, answers, who, kinds):
+        chat, answers = list(chat or []), list(answers or [])
+        try:
+            history = [Turn(a.question, a) for a in answers]
+            ans = answerer.answer(message, history, proposers=who or (), types=kinds or ())
+        except AssistantError as e:
+            raise _error(e) from None
+        except Exception:
+            log.exception("unexpected error while answering")
+            raise gr.Error(INTERNAL_ERROR, title="出错了", print_exception=False) from None
+        answers.append(ans)
+        chat.append({"role": "user", "content": md_text(_shown_question(message))})
+        chat.append({"role": "assistant", "content": ""})
+        keep = gr.skip()
+        for part in _pieces(ans.answer)[:-1]:
+            chat[-1] = {"role": "assistant", "content": md_text(part)}
+            yield chat, keep, keep, keep, ""
+            time.sleep(STREAM_DELAY)
+        chat[-1] = {"role": "assistant", "content": answer_markdown(ans)}
+        path = export_dir / f"yizheng-answer-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{len(answers)}-{id(ans) % 10000}.md"
+        try:
+            path.write_text(export_markdown(engine, ans, {"提出者筛选": who, "类型筛选": kinds}), encoding="utf-8")
+            download = gr.DownloadButton(value=str(path), interactive=True)
+        except Exception:
+            log.exception("could not write the export file")
+            download = gr.DownloadButton(value=None, interactive=False)
+        yield chat, answers, sources_html(engine, ans), download, ""
+
+    def _check(text, limit) -> dict:
+        try:
+            clean_question(text, limit)
+            return gr.validate(True, "")
+        except AssistantError as e:
+            return gr.validate(False, e.message)
+
+    def check_question(message, chat, answers, who, kinds):
+        """Runs before `respond`: a bad question gets its message under the textbox, nothing else moves."""
+        return (_check(message, answerer.max_question_chars),) + (gr.validate(True, ""),) * 4
+
+    def check_draft(draft, k, who, kinds):
+        return (_check(draft, finder.max_chars),) + (gr.validate(True, ""),) * 3
+
+    def clear():
+        return [], [], sources_html(engine, None), gr.DownloadButton(value=None, interactive=False), ""
+
+    @_edge
+    def find_ui(draft, k, who, kinds):
+        res = finder.find(draft, _k(k), proposers=who or (), types=kinds or ())
+        return precedents_html(engine, res, strong=finder.min_lexical)
+
+    def pick_row(evt: gr.SelectData):
+        row = evt.row_value or []
+        pid = row[0] if row else None
+        if pid is None and isinstance(evt.index, (list, tuple)):
+            ids = list(engine.index.proposals)
+            i = evt.index[0]
+            pid = ids[i] if 0 <= i < len(ids) else None
+        return gr.Dropdown(value=pid) if pid in engine.index.proposals else gr.skip()
+
+    def show(pid):
+        return proposal_html(engine, pid)
+
+    # ---- layout ----------------------------------------------------------------------------------
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.HTML(subtitle_html(engine), elem_id="yz-header-wrap")
+        with gr.Tabs():
+            with gr.Tab("问答", id="tab-ask"):
+                answers_state = gr.State([])
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=420):
+                        chatbot = gr.Chatbot(
+                            label="对话", show_label=False, height=520, elem_id="yz-chat", layout="bubble",
+                            latex_delimiters=[], sanitize_html=True, allow_tags=False, render_markdown=True,
+                            line_breaks=True, buttons=["copy", "copy_all"], feedback_options=None,
+                            placeholder="**请提问**：例如“哪个单位建议建立产业园区联盟？”<br>回答逐条注明提出者，方括号数字是引文编号，对应右侧“来源”。")
+                        with gr.Row(equal_height=False):
+                            question = gr.Textbox(label="问题", show_label=False, placeholder="输入问题，按回车或点“提问”", lines=1,
+                                                  max_lines=4, scale=6, elem_id="yz-question", autofocus=True)
+                            ask_btn = gr.Button("提问", variant="primary", scale=1, min_width=90, elem_id="yz-ask")
+                        with gr.Row():
+                            who = gr.Dropdown(proposer_choices, multiselect=True, label="只看这些提出者",
+                                              info="可多选；留空表示全部", elem_id="yz-who")
+                            kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型",
+                                                info="民主党派、专门委员会、区县(市)政协…", elem_id="yz-kinds")
+                        with gr.Row():
+                            clear_btn = gr.Button("清空对话", variant="secondary", size="sm", elem_id="yz-clear")
+                            download = gr.DownloadButton("导出上一条回答 (Markdown)", value=None, interactive=False,
+                                                         size="sm", elem_id="yz-export")
+                        gr.Examples(EXAMPLES, inputs=question, label="示例问题（“那民盟呢？”接在民革的问题之后）",
+                                    examples_per_page=10)
+                    with gr.Column(scale=4, min_width=360):
+                        gr.HTML('<div class="yz-panel-title">来源</div>')
+                        sources = gr.HTML(sources_html(engine, None), elem_id="yz-sources", max_height=720)
+
+            with gr.Tab("先例查找", id="tab-precedent"):
+                gr.Markdown("粘贴一段建议草稿或输入一个主题，查找已经提出过相同或相近主张的建议；"
+                            "高亮的是与草稿重合的句子（把鼠标停在高亮处可看到对应的草稿句）。")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4, min_width=380):
+                        draft = gr.Textbox(label="草稿或主题", lines=10, max_lines=24, elem_id="yz-draft",
+                                           placeholder="例如：建议成立郑州市产业园区联盟……")
+                        k = gr.Slider(1, 10, value=5, step=1, label="最多查看几份建议 (k)", elem_id="yz-k")
+                        p_who = gr.Dropdown(proposer_choices, multiselect=True, label="只看这些提出者")
+                        p_kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型")
+                        find_btn = gr.Button("查找先例", variant="primary", elem_id="yz-find")
+                        gr.Examples(DRAFT_EXAMPLES, inputs=draft, label="示例草稿")
+                    with gr.Column(scale=6, min_width=420):
+                        found = gr.HTML(precedents_html(engine, None), elem_id="yz-precedents")
+
+            with gr.Tab("建议浏览", id="tab-browse"):
+                gr.Markdown(f"共 {len(engine.index.proposals)} 条（含导语）。点选表格中的一行，或在下拉框中选择，即可阅读全文。")
+                table = gr.Dataframe(value=proposal_rows(engine), headers=["编号", "标题", "提出者", "类型"],
+                                     datatype=["str", "str", "str", "str"], interactive=False, wrap=True,
+                                     max_height=420, elem_id="yz-table", show_label=False)
+                pick = gr.Dropdown(proposal_choices, label="选择建议", value=None, elem_id="yz-pick")
+                detail = gr.HTML(proposal_html(engine, None), elem_id="yz-detail")
+
+        # ---- events: UI ones are private (not in the API docs, not callable by clients) ----------
+        ui = dict(api_visibility="private")
+        outs = [chatbot, answers_state, sources, download, question]
+        ins = [question, chatbot, answers_state, who, kinds]
+        question.submit(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
+        ask_btn.click(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
+        clear_btn.click(clear, None, outs, **ui)
+        chatbot.clear(clear, None, outs, **ui)  # the chatbot's own trash icon: forget the history too
+        find_btn.click(find_ui, [draft, k, p_who, p_kinds], found, validator=check_draft, **ui)
+        table.select(pick_row, None, pick, **ui)
+        pick.change(show, pick, detail, **ui)
+
+        # ---- named API ---------------------------------------------------------------------------
+        gr.api(ask, api_name="ask")
+        gr.api(precedents, api_name="precedents")
+        gr.api(proposal, api_name="proposal")
+        gr.api(proposals, api_name="proposals")
+    return app
+
+
+def theme():
+    # Local CJK fonts only: no web fonts are fetched (the app must work offline).
+    fonts = ["WenQuanYi Zen Hei", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", "sans-serif"]
+    return gr.themes.Soft(primary_hue="red", secondary_hue="orange", neutral_hue="slate",
+                          font=fonts, font_mono=["WenQuanYi Zen Hei Mono", "monospace"])
+
+
+def launch_kwargs() -> dict:
+    """What app.launch() needs besides host/port (in Gradio 6 theme and css belong to launch)."""
+    return dict(theme=theme(), css=CSS, show_error=False, ssr_mode=False, footer_links=["api"], quiet=True)
+
+
+def launch(settings=None, *, engine=None, host: str | None = None, port: int | None = None,
+           prevent_thread_lock: bool = False, concurrency: int = 4, **kwargs) -> gr.Blocks:
+    """Open (or reuse) the engine, build the app and serve it. Returns the running app."""
+    from .config import Settings
+    from .engine import shared_engine
+    settings = settings or Settings.from_env()
+    engine = engine or shared_engine(settings)
+    app = build_app(engine)
+    app.queue(default_concurrency_limit=concurrency, max_size=128)
+    opts = launch_kwargs()
+    opts.update(kwargs)
+    app.launch(server_name=host or settings.host, server_port=port or settings.port,
+               prevent_thread_lock=prevent_thread_lock, **opts)
+    return app

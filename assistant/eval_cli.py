@@ -1,0 +1,66 @@
+"""`assistant eval`: run the QA benchmark (or CMRC 2018) and write a report."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import AssistantError
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate as ev
+    from .cli import _settings
+    from .engine import Engine
+    settings = _settings(args)
+    eng = Engine.open(settings)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    out_dir = Path(args.out)
+    if args.benchmark == "cmrc":
+        from .bench import DEFAULT_DATA
+        rep = ev.run_cmrc_eval(eng.embedder, Path(args.data or DEFAULT_DATA), args.limit, progress=not args.json)
+        rep.update(benchmark="CMRC 2018 dev (sentence-level)", split="dev", model=eng.embedder.name,
+                   created=time.strftime("%Y-%m-%d %H:%M:%S"), answerer="extractive-clause", retriever="all")
+    else:
+        if args.calibrate:
+            ev.calibrate(eng, ev.load_benchmark(Path(args.benchmark), "dev"), log=log)
+        items = ev.load_benchmark(Path(args.benchmark), args.split)
+        if args.limit:
+            items = items[: args.limit]
+        names = args.answerer.split(",")
+        compare = {}
+        rep = None
+        for name in names:
+            a = eng.answerer_named(name)
+            a.mode = args.retriever
+            r = ev.run_questions(eng, items, a, progress=not args.json)
+            compare[name] = r["answers"]
+            rep = rep or r
+        rep.update(benchmark=str(args.benchmark), split=args.split, retriever=args.retriever, model=eng.embedder.name,
+                   created=time.strftime("%Y-%m-%d %H:%M:%S"))
+        if len(names) > 1:
+            rep["compare"] = compare
+    path = ev.write_report(rep, out_dir)
+    if args.json:
+        rep.pop("rows", None)
+        print(json.dumps(rep, ensure_ascii=False, indent=1))
+    else:
+        print(ev.format_summary(rep))
+    log(f"报告已写入 {path}")
+    return 0
+
+
+def register(sub, common) -> None:
+    from .evaluate import DEFAULT_BENCHMARK
+    p = sub.add_parser("eval", parents=[common], help="运行问答评测集 (或 CMRC 2018) 并生成报告")
+    p.add_argument("--benchmark", default=str(DEFAULT_BENCHMARK), help="评测集 JSONL, 或 cmrc")
+    p.add_argument("--split", choices=["dev", "test", "all"], default="test")
+    p.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="hybrid", help="回答时使用的检索")
+    p.add_argument("--answerer", default="extractive", help="回答器, 逗号分隔可并列比较 (如 extractive,llm)")
+    p.add_argument("--calibrate", action="store_true", help="先在 dev 上拟合拒答/纳入阈值并写入 assistant/calibration.json")
+    p.add_argument("--limit", type=int, help="只跑前 N 题 (CMRC: 前 N 段)")
+    p.add_argument("--data", help="CMRC 数据文件 (默认 ../shared/benchmarks/cmrc2018/cmrc2018_dev.squad.json)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "eval" / "reports"), help="报告目录")
+    p.set_defaults(func=cmd_eval)

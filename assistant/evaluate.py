@@ -1,0 +1,427 @@
+"""The QA benchmark: load questions, run any answerer, score the `ask --json` objects it returns.
+
+Scores: retrieval (hit@1/3/5, MRR@10, nDCG@10), attribution (proposer P/R/F1, micro and per
+proposer), ALCE-style citation recall/precision checked without a model (a citation supports a
+statement when its chunk is gold evidence or its quote holds a required answer item), refusal
+(rejection on negatives next to over-refusal on answerable questions), answer-item recall and
+latency per stage. The BM25-only and dense-only retrievers are always scored beside hybrid.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .config import ROOT
+from .errors import AssistantError
+
+DEFAULT_BENCHMARK = ROOT / "eval" / "qa.jsonl"
+QTYPES = ("attribution", "multi_proposer", "group", "detail", "paraphrase", "precedent", "negative", "followup", "meta")
+_MARK = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class QAItem:
+    id: str
+    split: str
+    type: str
+    question: str
+    history: tuple[str, ...]
+    gold_proposals: tuple[str, ...]
+    gold_proposers: tuple[str, ...]
+    answer_items: tuple[tuple[str, ...], ...]
+    answerable: bool
+    note: str = ""
+
+
+def load_benchmark(path: Path, split: str = "all") -> list[QAItem]:
+    path = Path(path)
+    if not path.is_file():
+        raise AssistantError(f"找不到评测集 {path}。")
+    items, seen = [], set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            it = QAItem(r["id"], r["split"], r["type"], r["question"], tuple(r.get("history", [])),
+                        tuple(r["gold_proposals"]), tuple(r["gold_proposers"]),
+                        tuple(tuple(a) for a in r["answer_items"]), bool(r["answerable"]), r.get("note", ""))
+        except (ValueError, KeyError, TypeError) as e:
+            raise AssistantError(f"{path.name} 第 {n} 行格式有误: {type(e).__name__}: {e}")
+        if it.id in seen:
+            raise AssistantError(f"{path.name} 第 {n} 行: 重复的 id {it.id}")
+        seen.add(it.id)
+        if split == "all" or it.split == split:
+            items.append(it)
+    if not items:
+        raise AssistantError(f"{path.name} 中没有 split={split} 的问题。")
+    return items
+
+
+# ----------------------------------------------------------------------------- metrics
+def retrieval_metrics(ranked: Sequence[str], gold: Sequence[str]) -> dict:
+    gold = set(gold)
+    rank = next((i for i, x in enumerate(ranked[:10], 1) if x in gold), None)
+    dcg = sum(1 / math.log2(i + 1) for i, x in enumerate(ranked[:10], 1) if x in gold)
+    idcg = sum(1 / math.log2(i + 1) for i in range(1, min(len(gold), 10) + 1))  # real number of gold items
+    return {"hit@1": float(rank == 1), "hit@3": float(bool(rank and rank <= 3)), "hit@5": float(bool(rank and rank <= 5)),
+            "mrr@10": 1 / rank if rank else 0.0, "ndcg@10": dcg / idcg if idcg else 0.0}
+
+
+def _squeeze(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def statements(answer: str) -> list[str]:
+    """Answer statements that make a claim: lines (or sentences) carrying a citation marker or a
+    proposer. Headlines like '共有 3 份建议：' are structure, not claims."""
+    out = []
+    for line in answer.splitlines():
+        line = line.strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def score_answer(item: QAItem, out: dict, registry, chunk_proposal: dict) -> dict:
+    """Score one `ask --json` object against its gold. Returns per-question numbers and counts."""
+    text = out.get("answer", "")
+    found = bool(out.get("found"))
+    cits = {c["n"]: c for c in out.get("citations", [])}
+    named = set(registry.mentioned(text)) if found else set()
+    gold_p = set(item.gold_proposers)
+    gold_ids = set(item.gold_proposals)
+
+    def supports(c: dict) -> bool:
+        if not item.answerable:
+            return False
+        if chunk_proposal.get(c["chunk_id"], c.get("proposal_id")) in gold_ids:
+            return True
+        q = _squeeze(c.get("quote", ""))
+        return any(_squeeze(a) in q for alts in item.answer_items for a in alts)
+
+    claims = [s for s in statements(text) if _MARK.search(s) or registry.mentioned(s)] if found else []
+    supported = 0
+    dangling = 0
+    for s in claims:
+        marks = [int(m) for m in _MARK.findall(s)]
+        dangling += sum(m not in cits for m in marks)
+        if any(m in cits and supports(cits[m]) for m in marks):
+            supported += 1
+    relevant = sum(supports(c) for c in cits.values())
+    items_hit = sum(any(_squeeze(a) in _squeeze(text) for a in alts) for alts in item.answer_items) if found else 0
+    return {
+        "id": item.id, "type": item.type, "split": item.split, "answerable": item.answerable, "found": found,
+        "named": sorted(named), "tp": sorted(named & gold_p), "fp": sorted(named - gold_p), "fn": sorted(gold_p - named),
+        "claims": len(claims), "supported_claims": supported, "citations": len(cits), "relevant_citations": relevant,
+        "dangling_markers": dangling, "items": len(item.answer_items), "items_hit": items_hit,
+        "timings_ms": out.get("timings_ms", {}),
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "tp": tp, "fp": fp, "fn": fn}
+
+
+def aggregate_answers(scores: list[dict]) -> dict:
+    ans = [s for s in scores if s["answerable"]]
+    neg = [s for s in scores if not s["answerable"]]
+    tp = sum(len(s["tp"]) for s in ans)
+    fp = sum(len(s["fp"]) for s in ans)
+    fn = sum(len(s["fn"]) for s in ans)
+    per: dict[str, list[int]] = {}
+    for s in ans:
+        for k, key in ((0, "tp"), (1, "fp"), (2, "fn")):
+            for name in s[key]:
+                per.setdefault(name, [0, 0, 0])[k] += 1
+    per_proposer = {n: _prf(*v) for n, v in sorted(per.items())}
+    claims = sum(s["claims"] for s in scores)
+    cits = sum(s["citations"] for s in scores)
+    lat = {k: [s["timings_ms"][k] for s in scores if k in s["timings_ms"]] for k in ("retrieve", "answer", "total")}
+    items = sum(s["items"] for s in ans)
+    return {
+        "n": len(scores), "answerable": len(ans), "negatives": len(neg),
+        "attribution": _prf(tp, fp, fn),
+        "attribution_macro_f1": float(np.mean([v["f1"] for v in per_proposer.values()])) if per_proposer else 0.0,
+        "per_proposer": per_proposer,
+        "citation_recall": sum(s["supported_claims"] for s in scores) / claims if claims else 0.0,
+        "citation_precision": sum(s["relevant_citations"] for s in scores) / cits if cits else 0.0,
+        "dangling_markers": sum(s["dangling_markers"] for s in scores),
+        "rejection_rate": sum(not s["found"] for s in neg) / len(neg) if neg else float("nan"),
+        "over_refusal": sum(not s["found"] for s in ans) / len(ans) if ans else float("nan"),
+        "item_recall": sum(s["items_hit"] for s in ans) / items if items else float("nan"),
+        "latency_ms": {k: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} if v else {}
+                       for k, v in lat.items()},
+    }
+
+
+# ----------------------------------------------------------------------------- running
+def conversation(answerer, item: QAItem) -> tuple[object, list]:
+    """Ask the history first (a real conversation), then the question. Returns (answer, turns)."""
+    from .answer import Turn
+    turns: list = []
+    for q in item.history:
+        turns.append(Turn(q, answerer.answer(q, turns)))
+    return answerer.answer(item.question, turns), turns
+
+
+def run_questions(engine, items: list[QAItem], answerer, *, modes=("bm25", "dense", "hybrid"), progress=True) -> dict:
+    chunk_proposal = {c.chunk_id: c.proposal_id for c in engine.index.chunks}
+    reg = engine.corpus.registry
+    engine.retriever._qcache.clear()  # latency must include the query embedding
+    rows, scores = [], []
+    retr = {m: [] for m in modes}
+    it = items
+    if progress:
+        from tqdm import tqdm
+        it = tqdm(items, desc=f"eval {answerer.name}", file=sys.stderr, leave=False)
+    for item in it:
+        ans, turns = conversation(answerer, item)
+        out = ans.to_dict()
+        sc = score_answer(item, out, reg, chunk_proposal)
+        if item.answerable and item.gold_proposals:
+            q = engine.answerer.resolve(item.question, turns).text if turns else item.question
+            for m in modes:
+                ranked = [h.proposal.proposal_id for h in engine.retriever.search(q, 10, mode=m)]
+                r = retrieval_metrics(ranked, item.gold_proposals)
+                retr[m].append(r)
+                sc.setdefault("retrieval", {})[m] = r
+        scores.append(sc)
+        rows.append({"item": item.__dict__, "output": out, "score": sc})
+    retrieval = {m: {k: float(np.mean([r[k] for r in v])) for k in v[0]} if v else {} for m, v in retr.items()}
+    by_type = {}
+    for t in QTYPES:
+        sub = [s for s in scores if s["type"] == t]
+        if not sub:
+            continue
+        agg = aggregate_answers(sub)
+        with_gold = [s for s in sub if s["answerable"] and (s["tp"] or s["fn"] or s["fp"])]
+        hyb = [s["retrieval"]["hybrid"]["hit@3"] for s in sub if "retrieval" in s and "hybrid" in s["retrieval"]]
+        by_type[t] = {"n": len(sub), "attribution_f1": agg["attribution"]["f1"] if with_gold else float("nan"), "item_recall": agg["item_recall"],
+                      "found_rate": sum(s["found"] for s in sub) / len(sub), "citation_precision": agg["citation_precision"],
+                      "hit@3": float(np.mean(hyb)) if hyb else float("nan")}
+    return {"answerer": answerer.name, "answers": aggregate_answers(scores), "retrieval": retrieval,
+            "by_type": by_type, "rows": rows}
+
+
+# ----------------------------------------------------------------------------- calibration
+def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print):
+    """Fit the extractive answerer's thresholds on `items` (the dev split): first when to answer
+    (rejection >= 0.9 with the least over-refusal), then how many proposals to include (attribution F1)."""
+    from .answer import CALIBRATION_FILE, Calibration
+    ans = engine.answerer
+    reg = engine.corpus.registry
+    cmap = {c.chunk_id: c.proposal_id for c in engine.index.chunks}
+
+    def score(cal):
+        ans.cal = cal
+        return aggregate_answers([score_answer(i, conversation(ans, i)[0].to_dict(), reg, cmap) for i in items])
+
+    base = Calibration()
+    best, best_key = base, None
+    for w in (0.0, 2.0, 4.0, 6.0, 8.0):
+        for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
+            cal = replace(base, found_coverage=t, margin_weight=w)
+            a = score(cal)
+            ok = a["rejection_rate"] >= 0.9 and a["over_refusal"] <= 0.05
+            key = (ok, a["rejection_rate"] - a["over_refusal"], a["attribution"]["f1"], -w)
+            if best_key is None or key > best_key:
+                best, best_key = cal, key
+    log(f"拒答阈值: coverage + {best.margin_weight}*margin >= {best.found_coverage} "
+        f"(达标={best_key[0]}, 拒答率-过度拒答={best_key[1]:.3f})")
+    best_key2 = None
+    stage1 = best
+    for ratio in (0.9, 0.999):
+        for plural in (0.5, 0.6, 0.75, 0.9):
+            for mn in (0.4, 0.5, 0.6, 0.7):
+                cal = replace(stage1, include_ratio=ratio, include_plural=plural, include_min=mn)
+                a = score(cal)
+                key = (a["attribution"]["f1"], a["citation_precision"])
+                if best_key2 is None or key > best_key2:
+                    best, best_key2 = cal, key
+    a = score(best)
+    best = replace(best, source=f"assistant eval --calibrate on {len(items)} dev questions, {time.strftime('%Y-%m-%d')}")
+    ans.cal = best
+    log(f"纳入阈值: ratio={best.include_ratio} plural={best.include_plural} min={best.include_min} "
+        f"(归属 F1={a['attribution']['f1']:.3f}, 拒答率={a['rejection_rate']:.3f}, 过度拒答={a['over_refusal']:.3f})")
+    path = path or CALIBRATION_FILE
+    path.write_text(json.dumps(best.__dict__, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return best
+
+
+# ----------------------------------------------------------------------------- CMRC
+def _cmrc_norm(s: str) -> str:
+    # CMRC 2018's evaluate script: lowercase, drop punctuation and spaces
+    return re.sub(r"[\s\W_]+", "", s.lower())
+
+
+def _cmrc_segments(s: str) -> list[str]:
+    # CMRC's mixed segmentation: CJK characters one by one, Latin/digit runs as words
+    return re.findall(r"[\u3400-\u9fff]|[a-z0-9]+", s.lower())
+
+
+def _lcs(a: list, b: list) -> int:
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def cmrc_em_f1(prediction: str, answers: Sequence[str]) -> tuple[float, float]:
+    em = float(any(_cmrc_norm(prediction) == _cmrc_norm(a) for a in answers))
+    f1 = 0.0
+    p = _cmrc_segments(prediction)
+    for a in answers:
+        g = _cmrc_segments(a)
+        lcs = _lcs(p, g)
+        if lcs:
+            prec, rec = lcs / len(p), lcs / len(g)
+            f1 = max(f1, 2 * prec * rec / (prec + rec))
+    return em, f1
+
+
+def extract_span(question: str, sentence: str) -> str:
+    """No reader model: answer with the clause of the retrieved sentence that shares the most
+    character bigrams with the question, minus the question's own words at its edges."""
+    clauses = [c for c in re.split(r"[，,；;：:、]", sentence) if c.strip()] or [sentence]
+    qb = {question[i:i + 2] for i in range(len(question) - 1)}
+    best = max(clauses, key=lambda c: sum(c[i:i + 2] in qb for i in range(len(c) - 1)))
+    return best.strip("。！？!? ")
+
+
+def run_cmrc_eval(embedder, data: Path, limit: int | None = None, modes=("bm25", "dense", "hybrid"), progress=True) -> dict:
+    from .bench import build_memory_index, load_cmrc
+    from .bm25 import Analyzer
+    from .retrieve import Retriever
+    ds = load_cmrc(data, limit)
+    analyzer = Analyzer()
+    index, build = build_memory_index(ds.chunks, embedder, analyzer)
+    retr = Retriever(index, embedder)
+    row = {c.chunk_id: i for i, c in enumerate(ds.chunks)}
+    res = {}
+    for m in modes:
+        rs, ems, f1s, lat = [], [], [], []
+        qs = ds.questions
+        if progress:
+            from tqdm import tqdm
+            qs = tqdm(qs, desc=f"cmrc {m}", file=sys.stderr, leave=False)
+        for q, gold, answers, _ in qs:
+            t0 = time.perf_counter()
+            hits = retr.chunk_hits(q, mode=m)[:10]
+            lat.append((time.perf_counter() - t0) * 1000)
+            ranked = [str(row[h.chunk.chunk_id]) for h in hits]
+            rs.append(retrieval_metrics(ranked, [str(g) for g in gold]))
+            em, f1 = cmrc_em_f1(extract_span(q, hits[0].chunk.text) if hits else "", answers)
+            ems.append(em)
+            f1s.append(f1)
+        res[m] = {**{k: float(np.mean([r[k] for r in rs])) for k in rs[0]}, "em": float(np.mean(ems)),
+                  "f1": float(np.mean(f1s)), "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95))}
+    return {"dataset": {"sentences": len(ds.chunks), "questions": len(ds.questions)}, "build": build, "retrieval": res}
+
+
+# ----------------------------------------------------------------------------- report
+def write_report(report: dict, out_dir: Path) -> Path:
+    out_dir = Path(out_dir) / time.strftime("%Y%m%d-%H%M%S")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = report.pop("rows", [])
+    (out_dir / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if rows:
+        with open(out_dir / "per_question.jsonl", "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    (out_dir / "summary.md").write_text(format_summary(report), encoding="utf-8")
+    _plots(report, out_dir)
+    report["rows"] = rows
+    return out_dir
+
+
+def format_summary(report: dict) -> str:
+    lines = [f"# 议政助手评测报告", "", f"- 评测集: {report.get('benchmark', '')} (split={report.get('split', '')})",
+             f"- 回答器: {report.get('answerer', '')}; 回答所用检索: {report.get('retriever', '')}; 模型: {report.get('model', '')}",
+             f"- 时间: {report.get('created', '')}", ""]
+    if report.get("retrieval"):
+        lines += ["## 检索 (基线 BM25 / 向量 与混合并列)", "", "| 检索 | hit@1 | hit@3 | hit@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|"]
+        for m, r in report["retrieval"].items():
+            if r:
+                lines.append(f"| {m} | {r['hit@1']:.3f} | {r.get('hit@3', float('nan')):.3f} | {r['hit@5']:.3f} | "
+                             f"{r['mrr@10']:.3f} | {r['ndcg@10']:.3f} |" + (f" EM {r['em']:.3f} F1 {r['f1']:.3f} p95 {r['p95_ms']:.1f} ms |" if "em" in r else ""))
+        lines.append("")
+    a = report.get("answers")
+    if a:
+        at = a["attribution"]
+        lat = a["latency_ms"]
+        lines += ["## 回答", "", "| 指标 | 值 |", "|---|---|",
+                  f"| 归属 precision / recall / F1 (micro) | {at['precision']:.3f} / {at['recall']:.3f} / {at['f1']:.3f} |",
+                  f"| 归属 F1 (按提出者宏平均) | {a['attribution_macro_f1']:.3f} |",
+                  f"| 引用 recall / precision | {a['citation_recall']:.3f} / {a['citation_precision']:.3f} |",
+                  f"| 悬空引用标记 | {a['dangling_markers']} |",
+                  f"| 拒答率 (负例, {a['negatives']} 题) / 过度拒答 (可答, {a['answerable']} 题) | {a['rejection_rate']:.3f} / {a['over_refusal']:.3f} |",
+                  f"| 答案要点召回 | {a['item_recall']:.3f} |"]
+        for k, v in lat.items():
+            if v:
+                lines.append(f"| 延迟 {k} p50 / p95 (ms) | {v['p50']:.1f} / {v['p95']:.1f} |")
+        lines += ["", "## 按题型", "", "| 题型 | n | hit@3 | 归属 F1 | 要点召回 | 回答率 | 引用 precision |", "|---|---|---|---|---|---|---|"]
+        for t, r in report.get("by_type", {}).items():
+            lines.append(f"| {t} | {r['n']} | {r['hit@3']:.3f} | {r['attribution_f1']:.3f} | {r['item_recall']:.3f} | "
+                         f"{r['found_rate']:.3f} | {r['citation_precision']:.3f} |")
+        lines += ["", "## 按提出者 (归属)", "", "| 提出者 | P | R | F1 | tp/fp/fn |", "|---|---|---|---|---|"]
+        for n, r in a["per_proposer"].items():
+            lines.append(f"| {n} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['tp']}/{r['fp']}/{r['fn']} |")
+    if report.get("compare"):
+        lines += ["", "## 回答器对比", "", "| 回答器 | 归属 P | 归属 F1 | 引用 P | 引用 R | 拒答率 | 过度拒答 | 延迟 p95 ms |", "|---|---|---|---|---|---|---|---|"]
+        for name, a in report["compare"].items():
+            lines.append(f"| {name} | {a['attribution']['precision']:.3f} | {a['attribution']['f1']:.3f} | {a['citation_precision']:.3f} | "
+                         f"{a['citation_recall']:.3f} | {a['rejection_rate']:.3f} | {a['over_refusal']:.3f} | "
+                         f"{a['latency_ms'].get('total', {}).get('p95', float('nan')):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _plots(report: dict, out_dir: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    if report.get("retrieval"):
+        ms = [m for m, r in report["retrieval"].items() if r]
+        keys = [k for k in ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10") if k in report["retrieval"][ms[0]]]
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        w = 0.8 / len(ms)
+        for i, m in enumerate(ms):
+            ax.bar(np.arange(len(keys)) + i * w, [report["retrieval"][m][k] for k in keys], w, label=m)
+        ax.set_xticks(np.arange(len(keys)) + w * (len(ms) - 1) / 2, keys)
+        ax.set_ylim(0, 1.05)
+        ax.set_title("Retrievers side by side")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / "retrievers.png", dpi=110)
+        plt.close(fig)
+    if report.get("by_type"):
+        types = list(report["by_type"])
+        keys = ["hit@3", "attribution_f1", "item_recall", "found_rate"]
+        fig, ax = plt.subplots(figsize=(9, 3.8))
+        w = 0.8 / len(keys)
+        for i, k in enumerate(keys):
+            vals = [report["by_type"][t][k] for t in types]
+            ax.bar(np.arange(len(types)) + i * w, [0 if v != v else v for v in vals], w, label=k)
+        ax.set_xticks(np.arange(len(types)) + w * (len(keys) - 1) / 2, types, rotation=20)
+        ax.set_ylim(0, 1.05)
+        ax.set_title("By question type")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "by_type.png", dpi=110)
+        plt.close(fig)
