@@ -228,7 +228,7 @@ class ExtractiveAnswerer:
         # “全社会研发投入”: a quoted phrase is what is asked about; the rest is scaffolding
         return list(dict.fromkeys(phrases)) if phrases else list(dict.fromkeys(terms))
 
-    def coverage(self, terms: Sequence[str], text: str) -> float:
+    def coverage(self, terms: Sequence[str], text: str, lenient: bool = False) -> float:
         """IDF-weighted share of the topic terms that occur in `text` (a substring test, so 产业园区
         is found inside 健康医疗产业园区); an absent compound earns half the share of its pieces
         that occur (研究院所 vs 院所)."""
@@ -243,6 +243,8 @@ class ExtractiveAnswerer:
                 got += w
             elif pieces:
                 got += 0.5 * w * sum(x in text for x in pieces) / len(pieces)
+            elif lenient:  # picking sentences inside a chosen proposal: 园区 ~ 产业园
+                got += 0.5 * w * sum(ch in text for ch in t) / len(t)
         return got / total
 
     def _pieces(self, term: str) -> list[str]:
@@ -392,23 +394,31 @@ class ExtractiveAnswerer:
         keep = [top] + [r for r in ranked[1:] if r[2] >= max(self.cal.include_min, ratio * top[2]) and r[2] > 0]
         return keep[:12], True
 
-    def _sentences_for(self, p: Proposal, terms, detail: bool) -> list[tuple[int, int, float]]:
+    def _key_sentences(self, text: str, spans, n: int) -> list[tuple[int, int, float]]:
+        """What a proposal proposes, for listings: sentences with a recommendation verb; the
+        opening sentence is usually context, so it comes last in line."""
+        rec = [sp for sp in spans if REC_CUE.search(text[sp[0]:sp[1]])]
+        order = rec[1:] + rec[:1] if len(rec) > n else rec
+        picked = sorted(order[:n]) or spans[:1]
+        return [(a, b, 0.0) for a, b in picked]
+
+    def _sentences_for(self, p: Proposal, terms, detail: bool, listing_size: int = 1) -> list[tuple[int, int, float]]:
         text = self._doc_text[p.doc_id]
         spans = sentences(text, p.start, p.end)
         if not spans:
             return []
         if not terms:
-            first = next((s for s in spans[:3] if REC_CUE.search(text[s[0]:s[1]])), spans[0])
-            return [(first[0], first[1], 0.0)]
+            return self._key_sentences(text, spans, 3 if listing_size <= 2 else 1)
         scored = []
         for s, e in spans:
-            scored.append((s, e, self.coverage(terms, text[s:e].lower())))
+            scored.append((s, e, self.coverage(terms, text[s:e].lower(), lenient=True)))
         best = max(x[2] for x in scored)
         if best <= 0:
             first = next((s for s in spans[:3] if REC_CUE.search(text[s[0]:s[1]])), spans[0])
             return [(first[0], first[1], 0.0)]
-        limit = 3 if detail else 2
-        keep = sorted((x for x in scored if x[2] >= 0.5 * best), key=lambda x: -x[2])[:limit]
+        # detail questions ("哪些园区") want every item, which may sit in sentences sharing one word
+        limit, share = (3, 0.3) if detail else (2, 0.5)
+        keep = sorted((x for x in scored if x[2] >= share * best), key=lambda x: -x[2])[:limit]
         return sorted(keep)
 
     def _compose(self, question, q: _Query, cands, terms, ranked, margin):
@@ -428,7 +438,7 @@ class ExtractiveAnswerer:
         lines = []
         for p, score, cov, cos in chosen:
             quotes = []
-            for s, e, _ in self._sentences_for(p, terms, detail):
+            for s, e, _ in self._sentences_for(p, terms, detail, len(chosen)):
                 chunk = next((c for c in self._chunks_by_pid[p.proposal_id] if c.start <= s < c.end), None)
                 if chunk is None:
                     continue

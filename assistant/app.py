@@ -231,7 +231,8 @@ def export_markdown(engine, answer: Answer, filters: dict | None = None) -> str:
         for k, v in filters.items():
             if v:
                 lines.append(f"- {k}：{t('、'.join(v))}")
-    lines += ["", "## 回答", "", t(answer.answer), "", "## 来源", ""]
+    status = verification_status(answer)
+    lines += ["", "## 回答", "", t(answer.answer), ""] + ([t(status), ""] if status else []) + ["## 来源", ""]
     if not answer.citations:
         lines.append("（本回答没有引用原文。）")
     for c in answer.citations:
@@ -263,6 +264,34 @@ def _pieces(text: str, size: int = STREAM_PIECE) -> list[str]:
 
 def _shown_question(text: str) -> str:
     return re.sub(r"\s+", " ", _CONTROL.sub("", str(text or ""))).strip()
+
+
+MODE_EXTRACTIVE = "摘录式"
+MODE_LLM = "生成式（大模型，回答前核验）"
+LLM_PENDING = "（生成中，尚未核验……）"
+LLM_STREAM_EVERY = 0.08    # seconds between chat updates while the model streams
+
+
+def verification_status(answer: Answer) -> str:
+    """One line about how a generative answer was checked ("" for extractive answers)."""
+    ctx = answer.context or {}
+    if ctx.get("llm_error"):
+        return f"【核验】大模型服务不可用（{ctx['llm_error']}），以下为摘录式回答。"
+    v = ctx.get("verification")
+    if not v:
+        return ""
+    if not v.get("llm_called"):
+        return "【核验】检索没有找到能回答问题的建议，未调用大模型。"
+    if v.get("fallback"):
+        return "【核验】未通过：" + "；".join(v.get("reasons") or []) + "。已改用摘录式回答。"
+    if v.get("declined"):
+        return "【核验】大模型判断资料不能回答这个问题。"
+    msg = f"【核验】通过：{v.get('cited_sentences', 0)}/{v.get('claims', 0)} 句标注了出处，提出者与引文一致"
+    if v.get("unsupported"):
+        msg += f"；{len(v['unsupported'])} 句与原文字面重合较低，请对照来源核实"
+    if v.get("dangling_markers"):
+        msg += f"；已删除 {v['dangling_markers']} 个无对应资料的引用编号"
+    return msg + "。"
 
 
 # ---------------------------------------------------------------------------------------- 先例
@@ -357,6 +386,10 @@ def proposal_html(engine, proposal_id: str | None) -> str:
 def build_app(engine) -> gr.Blocks:
     """The whole UI over one engine. Launch with `launch()` (or `app.launch(**launch_kwargs())`)."""
     answerer, finder, retriever = engine.answerer, engine.precedents, engine.retriever  # built once, before threads
+    from .llm import UNAVAILABLE_NOTE, llm_configured
+    settings = getattr(engine, "settings", None)
+    llm_available = settings is not None and llm_configured(settings)
+    default_mode = MODE_LLM if llm_available and settings.answerer == "llm" else MODE_EXTRACTIVE
     proposer_choices = list(retriever.all_proposers)
     type_choices = list(retriever.all_types)
     export_dir = Path(tempfile.mkdtemp(prefix="yizheng-export-"))
@@ -369,7 +402,8 @@ def build_app(engine) -> gr.Blocks:
         """Answer one question (no conversation history). Returns Answer.to_dict(): question, answer,
         found, citations [{n, chunk_id, proposal_id, title, proposers, proposer_type, quote, start, end,
         score}], timings_ms."""
-        return answerer.answer(question, proposers=proposers or (), types=types or ()).to_dict()
+        a = engine.answerer_named("llm") if default_mode == MODE_LLM else answerer
+        return a.answer(question, proposers=proposers or (), types=types or ()).to_dict()
 
     @_edge
     def precedents(draft: str, k: int = 5, proposers: list[str] | None = None,
@@ -396,25 +430,61 @@ def build_app(engine) -> gr.Blocks:
             raise AssistantError("k 必须是 1 到 20 之间的整数。") from None
 
     # ---- UI handlers -----------------------------------------------------------------------------
-    def respond(message, chat, answers, who, kinds):
+    def respond(message, chat, answers, who, kinds, mode=None):
         chat, answers = list(chat or []), list(answers or [])
-        try:
-            history = [Turn(a.question, a) for a in answers]
-            ans = answerer.answer(message, history, proposers=who or (), types=kinds or ())
-        except AssistantError as e:
-            raise _error(e) from None
-        except Exception:
-            log.exception("unexpected error while answering")
-            raise gr.Error(INTERNAL_ERROR, title="出错了", print_exception=False) from None
+        keep = gr.skip()
+        history = [Turn(a.question, a) for a in answers]
+        ans = None
+        if llm_available and (mode or default_mode) == MODE_LLM:
+            # generative: the model's tokens stream in (marked unverified), then the verified answer
+            # replaces them; an unreachable model falls back to the extractive answer with a note
+            started = False
+            try:
+                llm_answerer = engine.answerer_named("llm")
+                acc, last = "", 0.0
+                for piece in llm_answerer.stream(message, history, proposers=who or (), types=kinds or ()):
+                    if isinstance(piece, Answer):
+                        ans = piece
+                        break
+                    acc += piece
+                    if not started:
+                        chat.append({"role": "user", "content": md_text(_shown_question(message))})
+                        chat.append({"role": "assistant", "content": ""})
+                        started = True
+                    if time.monotonic() - last >= LLM_STREAM_EVERY:
+                        chat[-1] = {"role": "assistant", "content": md_text(acc) + "\n\n" + md_text(LLM_PENDING)}
+                        last = time.monotonic()
+                        yield chat, keep, keep, keep, ""
+            except AssistantError as e:
+                try:  # a question the extractive answerer also refuses is the user's to fix
+                    ext = answerer.answer(message, history, proposers=who or (), types=kinds or ())
+                except AssistantError as e2:
+                    raise _error(e2) from None
+                log.warning("LLM unavailable, extractive fallback: %s", e.message)
+                ans = Answer(ext.question, f"{UNAVAILABLE_NOTE}\n{ext.answer}", ext.found, ext.citations,
+                             ext.timings_ms, {**ext.context, "llm_error": e.message})
+            except Exception:
+                log.exception("unexpected error while answering")
+                raise gr.Error(INTERNAL_ERROR, title="出错了", print_exception=False) from None
+            if started:
+                chat = chat[:-2]
+        if ans is None:
+            try:
+                ans = answerer.answer(message, history, proposers=who or (), types=kinds or ())
+            except AssistantError as e:
+                raise _error(e) from None
+            except Exception:
+                log.exception("unexpected error while answering")
+                raise gr.Error(INTERNAL_ERROR, title="出错了", print_exception=False) from None
         answers.append(ans)
         chat.append({"role": "user", "content": md_text(_shown_question(message))})
         chat.append({"role": "assistant", "content": ""})
-        keep = gr.skip()
+        status = verification_status(ans)
         for part in _pieces(ans.answer)[:-1]:
             chat[-1] = {"role": "assistant", "content": md_text(part)}
             yield chat, keep, keep, keep, ""
             time.sleep(STREAM_DELAY)
-        chat[-1] = {"role": "assistant", "content": answer_markdown(ans)}
+        chat[-1] = {"role": "assistant", "content": answer_markdown(ans) + (f"\n\n{md_text(status)}" if status else "")}
         path = export_dir / f"yizheng-answer-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{len(answers)}-{id(ans) % 10000}.md"
         try:
             path.write_text(export_markdown(engine, ans, {"提出者筛选": who, "类型筛选": kinds}), encoding="utf-8")
@@ -431,9 +501,9 @@ def build_app(engine) -> gr.Blocks:
         except AssistantError as e:
             return gr.validate(False, e.message)
 
-    def check_question(message, chat, answers, who, kinds):
+    def check_question(message, chat, answers, who, kinds, *rest):
         """Runs before `respond`: a bad question gets its message under the textbox, nothing else moves."""
-        return (_check(message, answerer.max_question_chars),) + (gr.validate(True, ""),) * 4
+        return (_check(message, answerer.max_question_chars),) + (gr.validate(True, ""),) * (4 + len(rest))
 
     def check_draft(draft, k, who, kinds):
         return (_check(draft, finder.max_chars),) + (gr.validate(True, ""),) * 3
@@ -480,6 +550,9 @@ def build_app(engine) -> gr.Blocks:
                                               info="可多选；留空表示全部", elem_id="yz-who")
                             kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型",
                                                 info="民主党派、专门委员会、区县(市)政协…", elem_id="yz-kinds")
+                        mode = gr.Radio([MODE_EXTRACTIVE, MODE_LLM], value=default_mode, label="回答方式",
+                                        info="生成式回答先经核验（引用编号、提出者归属、原文依据），未通过则改用摘录式回答",
+                                        visible=llm_available, elem_id="yz-mode")
                         with gr.Row():
                             clear_btn = gr.Button("清空对话", variant="secondary", size="sm", elem_id="yz-clear")
                             download = gr.DownloadButton("导出上一条回答 (Markdown)", value=None, interactive=False,
@@ -516,7 +589,7 @@ def build_app(engine) -> gr.Blocks:
         # ---- events: UI ones are private (not in the API docs, not callable by clients) ----------
         ui = dict(api_visibility="private")
         outs = [chatbot, answers_state, sources, download, question]
-        ins = [question, chatbot, answers_state, who, kinds]
+        ins = [question, chatbot, answers_state, who, kinds] + ([mode] if llm_available else [])
         question.submit(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
         ask_btn.click(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
         clear_btn.click(clear, None, outs, **ui)

@@ -68,8 +68,10 @@ def build_memory_index(chunks: list, embedder, analyzer: Analyzer, *, text=lambd
     from .index import Index
     t0 = time.perf_counter()
     vecs = np.zeros((len(chunks), embedder.dim), np.float32)
-    for s in range(0, len(chunks), batch):
-        vecs[s:s + batch] = embedder.embed_passages([text(c) for c in chunks[s:s + batch]])
+    order = sorted(range(len(chunks)), key=lambda i: len(text(chunks[i])))  # batch similar lengths
+    for s in range(0, len(order), batch):
+        ids = order[s:s + batch]
+        vecs[ids] = embedder.embed_passages([text(chunks[i]) for i in ids])
         if progress:
             progress(min(s + batch, len(chunks)), len(chunks))
     t_embed = time.perf_counter() - t0
@@ -177,7 +179,8 @@ def cmd_bench(args) -> int:
     from .embed import load_embedder
     s = Settings.from_env(model=args.model)
     emb = load_embedder(s)
-    an = Analyzer(bigrams=args.analyzer in ("jieba+bigram", "bigram"), words=args.analyzer != "bigram")
+    name = args.analyzer or s.analyzer
+    an = Analyzer(bigrams="bigram" in name.split("+"), words="jieba" in name.split("+"))
     rep = run_cmrc(Path(args.data), emb, limit=args.limit, analyzer=an, log=lambda m: print(m, file=sys.stderr),
                    rrf_k=s.rrf_k, dense_weight=s.dense_weight)
     print(json.dumps(rep, ensure_ascii=False, indent=1) if args.json else format_table(rep))
@@ -189,6 +192,6 @@ def register(sub, common) -> None:
     p.add_argument("dataset", choices=["cmrc"], nargs="?", default="cmrc")
     p.add_argument("--data", default=str(DEFAULT_DATA), help="cmrc2018_dev.squad.json 的路径")
     p.add_argument("--limit", type=int, help="只用前 N 段 (快速试跑)")
-    p.add_argument("--analyzer", choices=["jieba", "jieba+bigram", "bigram"], default="jieba")
+    p.add_argument("--analyzer", choices=["jieba", "jieba+bigram", "bigram"], help="BM25 分词 (默认同 ASSISTANT_ANALYZER)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

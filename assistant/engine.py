@@ -19,7 +19,7 @@ def build(settings: Settings, *, progress=None, log=print) -> dict:
         log(f"注意: {p}")
     embedder = load_embedder(settings)
     return build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
-                       overlap=settings.chunk_overlap, progress=progress)
+                       overlap=settings.chunk_overlap, analyzer=settings.analyzer, progress=progress)
 
 
 @dataclass
@@ -43,7 +43,10 @@ class Engine:
     def answerer_named(self, name: str):
         if name == "extractive":
             return self.answerer
-        raise AssistantError(f"未知的回答器 {name!r}。", hint="可选: extractive")
+        if name == "llm":
+            from .llm import llm_answerer_for
+            return llm_answerer_for(self)
+        raise AssistantError(f"未知的回答器 {name!r}。", hint="可选: extractive, llm")
 
     @property
     def precedents(self):
@@ -68,7 +71,7 @@ class Engine:
                 raise
             log(f"{e.message} 正在重建索引 {settings.index_dir} …")
             build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
-                        overlap=settings.chunk_overlap)
+                        overlap=settings.chunk_overlap, analyzer=settings.analyzer)
             index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
         return cls(settings, corpus, embedder, index, Retriever.from_settings(index, embedder, settings, corpus.registry))
 

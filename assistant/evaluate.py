@@ -83,12 +83,8 @@ def _squeeze(s: str) -> str:
 def statements(answer: str) -> list[str]:
     """Answer statements that make a claim: lines (or sentences) carrying a citation marker or a
     proposer. Headlines like '共有 3 份建议：' are structure, not claims."""
-    out = []
-    for line in answer.splitlines():
-        line = line.strip()
-        if line:
-            out.append(line)
-    return out
+    # a line ending in a colon introduces a list ("民盟郑州市委会共有 1 份建议："): structure, not a claim
+    return [ln.strip() for ln in answer.splitlines() if ln.strip() and not ln.strip().endswith(("：", ":"))]
 
 
 def score_answer(item: QAItem, out: dict, registry, chunk_proposal: dict) -> dict:
@@ -120,7 +116,7 @@ def score_answer(item: QAItem, out: dict, registry, chunk_proposal: dict) -> dic
     items_hit = sum(any(_squeeze(a) in _squeeze(text) for a in alts) for alts in item.answer_items) if found else 0
     return {
         "id": item.id, "type": item.type, "split": item.split, "answerable": item.answerable, "found": found,
-        "named": sorted(named), "tp": sorted(named & gold_p), "fp": sorted(named - gold_p), "fn": sorted(gold_p - named),
+        "gold_proposers": sorted(gold_p), "named": sorted(named), "tp": sorted(named & gold_p), "fp": sorted(named - gold_p), "fn": sorted(gold_p - named),
         "claims": len(claims), "supported_claims": supported, "citations": len(cits), "relevant_citations": relevant,
         "dangling_markers": dangling, "items": len(item.answer_items), "items_hit": items_hit,
         "timings_ms": out.get("timings_ms", {}),
@@ -136,11 +132,13 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
 def aggregate_answers(scores: list[dict]) -> dict:
     ans = [s for s in scores if s["answerable"]]
     neg = [s for s in scores if not s["answerable"]]
-    tp = sum(len(s["tp"]) for s in ans)
-    fp = sum(len(s["fp"]) for s in ans)
-    fn = sum(len(s["fn"]) for s in ans)
+    # attribution is defined where the gold names proposers (not for questions about the meeting itself)
+    attr = [s for s in ans if s["gold_proposers"]]
+    tp = sum(len(s["tp"]) for s in attr)
+    fp = sum(len(s["fp"]) for s in attr)
+    fn = sum(len(s["fn"]) for s in attr)
     per: dict[str, list[int]] = {}
-    for s in ans:
+    for s in attr:
         for k, key in ((0, "tp"), (1, "fp"), (2, "fn")):
             for name in s[key]:
                 per.setdefault(name, [0, 0, 0])[k] += 1
@@ -176,42 +174,63 @@ def conversation(answerer, item: QAItem) -> tuple[object, list]:
 
 
 def run_questions(engine, items: list[QAItem], answerer, *, modes=("bm25", "dense", "hybrid"), progress=True) -> dict:
+    """Ask every item (follow-ups as real conversations) and score it. `progress`: True for a
+    terminal bar, or a callable(done, total)."""
     chunk_proposal = {c.chunk_id: c.proposal_id for c in engine.index.chunks}
     reg = engine.corpus.registry
     engine.retriever._qcache.clear()  # latency must include the query embedding
     rows, scores = [], []
     retr = {m: [] for m in modes}
     it = items
-    if progress:
+    if progress is True:
         from tqdm import tqdm
         it = tqdm(items, desc=f"eval {answerer.name}", file=sys.stderr, leave=False)
-    for item in it:
+    for n, item in enumerate(it):
+        if callable(progress):  # the web app's progress bar
+            progress(n, len(items))
         ans, turns = conversation(answerer, item)
         out = ans.to_dict()
         sc = score_answer(item, out, reg, chunk_proposal)
         if item.answerable and item.gold_proposals:
-            q = engine.answerer.resolve(item.question, turns).text if turns else item.question
+            # in a conversation the retriever sees the question as resolved, with its carried-over proposers
+            rq = engine.answerer.resolve(item.question, turns) if turns else None
+            q, props = (rq.text, rq.proposers) if rq else (item.question, ())
             for m in modes:
-                ranked = [h.proposal.proposal_id for h in engine.retriever.search(q, 10, mode=m)]
+                ranked = [h.proposal.proposal_id for h in engine.retriever.search(q, 10, mode=m, proposers=props)]
                 r = retrieval_metrics(ranked, item.gold_proposals)
                 retr[m].append(r)
                 sc.setdefault("retrieval", {})[m] = r
         scores.append(sc)
         rows.append({"item": item.__dict__, "output": out, "score": sc})
     retrieval = {m: {k: float(np.mean([r[k] for r in v])) for k in v[0]} if v else {} for m, v in retr.items()}
+    finder = precedent_finder_scores(engine, items)
     by_type = {}
     for t in QTYPES:
         sub = [s for s in scores if s["type"] == t]
         if not sub:
             continue
         agg = aggregate_answers(sub)
-        with_gold = [s for s in sub if s["answerable"] and (s["tp"] or s["fn"] or s["fp"])]
+        with_gold = [s for s in sub if s["answerable"] and s["gold_proposers"]]
         hyb = [s["retrieval"]["hybrid"]["hit@3"] for s in sub if "retrieval" in s and "hybrid" in s["retrieval"]]
         by_type[t] = {"n": len(sub), "attribution_f1": agg["attribution"]["f1"] if with_gold else float("nan"), "item_recall": agg["item_recall"],
                       "found_rate": sum(s["found"] for s in sub) / len(sub), "citation_precision": agg["citation_precision"],
                       "hit@3": float(np.mean(hyb)) if hyb else float("nan")}
     return {"answerer": answerer.name, "answers": aggregate_answers(scores), "retrieval": retrieval,
-            "by_type": by_type, "rows": rows}
+            "by_type": by_type, "precedent_finder": finder, "rows": rows}
+
+
+def precedent_finder_scores(engine, items: list[QAItem]) -> dict:
+    """The drafters' precedent finder on precedent drafts (must find gold in its top 3) and on
+    negative questions (must report no precedent)."""
+    pos = [i for i in items if i.type == "precedent"]
+    neg = [i for i in items if not i.answerable and not i.history]
+    hits = []
+    for i in pos:
+        r = engine.precedents.find(i.question, 5)
+        hits.append(r.found and bool(set(p.proposal.proposal_id for p in r.precedents[:3]) & set(i.gold_proposals)))
+    rejected = [not engine.precedents.find(i.question, 5).found for i in neg]
+    return {"precedent_hit@3": float(np.mean(hits)) if hits else float("nan"), "precedents": len(hits),
+            "no_precedent_on_negatives": float(np.mean(rejected)) if rejected else float("nan"), "negatives": len(rejected)}
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -383,6 +402,10 @@ def format_summary(report: dict) -> str:
         lines += ["", "## 按提出者 (归属)", "", "| 提出者 | P | R | F1 | tp/fp/fn |", "|---|---|---|---|---|"]
         for n, r in a["per_proposer"].items():
             lines.append(f"| {n} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['tp']}/{r['fp']}/{r['fn']} |")
+    pf = report.get("precedent_finder")
+    if pf:
+        lines += ["", "## 先例查找", "", f"- 先例草稿 ({pf['precedents']} 篇) 前 3 命中: {pf['precedent_hit@3']:.3f}",
+                  f"- 负例问题 ({pf['negatives']} 个) 报告“没有先例”: {pf['no_precedent_on_negatives']:.3f}"]
     if report.get("compare"):
         lines += ["", "## 回答器对比", "", "| 回答器 | 归属 P | 归属 F1 | 引用 P | 引用 R | 拒答率 | 过度拒答 | 延迟 p95 ms |", "|---|---|---|---|---|---|---|---|"]
         for name, a in report["compare"].items():

@@ -40,7 +40,7 @@ def embed_key(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.index_text.encode()).hexdigest()[:24]
 
 
-def analyzer_for(corpus_root: Path | None, registry=None, bigrams: bool = False) -> Analyzer:
+def analyzer_for(corpus_root: Path | None, registry=None, name: str = "jieba") -> Analyzer:
     words: list[str] = []
     if registry is not None:
         words += list(registry.aliases)
@@ -48,7 +48,10 @@ def analyzer_for(corpus_root: Path | None, registry=None, bigrams: bool = False)
     if terms and terms.is_file():
         words += [ln.strip() for ln in terms.read_text(encoding="utf-8").splitlines()
                   if ln.strip() and not ln.startswith("#")]
-    return Analyzer(words, bigrams=bigrams)
+    parts = name.split("+")
+    if not set(parts) <= {"jieba", "bigram"} or not parts:
+        raise AssistantError(f"未知的分词方式 {name!r}。", hint="可选: jieba、jieba+bigram、bigram")
+    return Analyzer(words, bigrams="bigram" in parts, words="jieba" in parts)
 
 
 def lexical_text(chunk: Chunk, registry=None) -> str:
@@ -81,7 +84,7 @@ class Index:
 
 # ----------------------------------------------------------------------------- build
 def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160, overlap: int = 0,
-                bigrams: bool = False, k1: float = 1.2, b: float = 0.75, progress=None) -> dict:
+                analyzer: str = "jieba", k1: float = 1.2, b: float = 0.75, progress=None) -> dict:
     """Build and atomically install an index; vectors of unchanged chunks are reused from the
     index already at `folder` when it was made by the same model. Returns the manifest."""
     import faiss
@@ -95,7 +98,8 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
         raise AssistantError("语料切分后没有任何文本块。")
     keys = [embed_key(c) for c in chunks]
     old = _previous_vectors(folder, embedder.fingerprint)
-    todo = [i for i, k in enumerate(keys) if k not in old]
+    # similar lengths batched together: padding to the longest text in a batch dominates CPU time
+    todo = sorted((i for i, k in enumerate(keys) if k not in old), key=lambda i: len(chunks[i].index_text))
     vecs = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
     for i, k in enumerate(keys):
         if k in old:
@@ -108,7 +112,7 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
             progress(min(s + batch, len(todo)), len(todo))
     t_embed = time.perf_counter() - t0
 
-    analyzer = analyzer_for(corpus.root, corpus.registry, bigrams)
+    analyzer = analyzer_for(corpus.root, corpus.registry, analyzer)
     bm25 = BM25.build([analyzer(lexical_text(c, corpus.registry)) for c in chunks], k1=k1, b=b)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +224,9 @@ def check_manifest(man: dict, *, embedder=None, settings=None, corpus: Corpus | 
         want = {"encoding": ENCODING, "max_tokens": settings.chunk_tokens, "overlap": settings.chunk_overlap}
         if man["chunking"] != want:
             raise AssistantError(f"索引的切分参数 {man['chunking']} 与当前设置 {want} 不一致。", hint=REBUILD)
+        want_an = settings.analyzer.replace("jieba", "jieba-search")
+        if man["analyzer"]["name"] != want_an:
+            raise AssistantError(f"索引的分词方式 {man['analyzer']['name']} 与当前设置 {want_an} 不一致。", hint=REBUILD)
     if corpus is not None and man["corpus"]["sha256"] != corpus.sha256:
         raise AssistantError("语料已更改，索引已过期。", hint=REBUILD)
 

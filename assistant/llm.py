@@ -1,0 +1,690 @@
+"""Generative answers: an LLM writes the answer from numbered sources, and every answer is verified
+before anyone sees it.
+
+- Same interface and the same `Answer` (so the same `ask --json` contract) as ExtractiveAnswerer.
+  Retrieval, follow-up resolution and the decision whether the corpus answers at all are the
+  extractive answerer's own (`answer()` -> resolve, _candidates, _rank, _select): when it declines,
+  the LLM is never asked; when it answers, the chunks it cites (and the best further chunks of the
+  same proposals) become the LLM's numbered sources.
+- The LLM is any llama-index LLM object passed in explicitly: `OpenAILike` for an OpenAI-compatible
+  endpoint (llama.cpp server, Ollama, vLLM…), or `LlamaCppChat` for a local GGUF file (optional
+  extra `llm`). llama-index's global `Settings` is never read or written (it would silently fall
+  back to OpenAI).
+- Verification (`verify`): markers that point to no source are removed and counted; a sentence
+  that names a proposer must cite a chunk of that proposer; every cited proposal's proposer must
+  be named; sentences without a citation, or without lexical support in the chunks they cite
+  (character-bigram containment below a threshold), are flagged. An answer with an attribution
+  violation, too many unsupported sentences, or no valid citation while claiming an answer is
+  replaced by the extractive answer, and the text says so (`FALLBACK_NOTE`). The report is in
+  `Answer.context["verification"]`, never in `to_dict()`.
+- Every [n] of the final text is renumbered onto a Citation whose quote is an exact span of the
+  cited chunk (the sentences that support what cites it), so a citation that does not exist can
+  never be shown.
+"""
+from __future__ import annotations
+
+import re
+import string
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from .answer import Answer, Citation, Turn
+from .chunk import sentences as chunk_sentences
+from .errors import AssistantError
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+# prompt file -> exactly the placeholders the code fills in
+PROMPT_FIELDS = {"system": frozenset(), "answer": frozenset({"sources", "question"}),
+                 "condense": frozenset({"history", "question"})}
+FALLBACK_NOTE = "（生成式回答未通过核验，以下为摘录式回答）"
+UNAVAILABLE_NOTE = "（大模型服务暂不可用，以下为摘录式回答）"
+
+# [1] [1,2] [1、3] 【2】 ［3］ [来源1] [资料 2]: whatever a model writes for "source n"
+_ANY_MARKER = re.compile(r"[\[【［]\s*(?:来源|资料|出处|文献|编号|source)?\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］]", re.I)
+_MARK = re.compile(r"\[(\d+)\]")
+_SENT_END = re.compile(r"[。！？!?；;]+[”’」』）)]*")
+_TRAILING_MARKS = re.compile(r"(?:\s*\[\d+\])+")
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•·]\s*|\d{1,2}\s*[.、．)）]\s*|[（(]\d{1,2}[)）]\s*|[一二三四五六七八九十]+[、.．]\s*)")
+_MD = re.compile(r"\*\*|__|^#{1,6}\s*", re.M)
+_ANSWER_LABEL = re.compile(r"^\s*(?:回答|答案|答)\s*[:：]\s*")
+_REFUSAL = re.compile(r"没有相关|无相关|无法回答|不能回答|无法据此|没有找到|未找到|没有提到|未提到|未提及|没有提及|没有涉及|未涉及|并未|没有关于")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LEAD_IN = re.compile(r"(?:[：:]|(?:如下|以下[^。，]{0,10}|几点|几个方面)[。]?)$")
+# framing words an answer adds around what it quotes; they are no evidence either way
+_FRAMING = re.compile(r"根据资料|根据以上资料|根据上述资料|资料显示|资料中|资料|提出了|提出|建议|认为|指出|强调|表示|主要|包括|以下|如下|分别|方面|其中|此外|另外|同时|等")
+
+
+# ------------------------------------------------------------------------------------ prompts
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    text: str
+    fields: frozenset
+
+    def format(self, **values) -> str:
+        if set(values) != set(self.fields):
+            raise AssistantError(f"提示词 {self.name} 需要的占位符是 {sorted(self.fields)}，实际提供 {sorted(values)}。")
+        return self.text.format(**values)
+
+
+def placeholders(text: str) -> set[str]:
+    """The {names} a str.format template fills ({{ and }} are literal braces)."""
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
+def load_prompt(name: str, prompts_dir: Path | None = None) -> Prompt:
+    path = Path(prompts_dir or PROMPTS_DIR) / f"{name}.txt"
+    try:
+        text = path.read_text(encoding="utf-8").strip() + "\n"
+    except FileNotFoundError:
+        raise AssistantError(f"找不到提示词文件 {path}。") from None
+    try:
+        got = placeholders(text)
+    except ValueError as e:
+        raise AssistantError(f"提示词文件 {path} 格式有误: {e}") from None
+    want = PROMPT_FIELDS.get(name)
+    if want is not None and got != want:
+        raise AssistantError(f"提示词文件 {path} 的占位符应为 {sorted(want)}，实际为 {sorted(got)}。")
+    return Prompt(name, text, frozenset(got))
+
+
+# ------------------------------------------------------------------------------------ sources
+@dataclass(frozen=True)
+class Source:
+    n: int
+    chunk: Any           # records.Chunk
+    kind: str            # proposal kind: "proposal", "intro", "policy"
+    score: float
+
+    @property
+    def proposers(self) -> tuple[str, ...]:
+        return self.chunk.proposers
+
+    def render(self) -> str:
+        c = self.chunk
+        if self.kind == "intro":
+            who = "导语（会议综述，不是某个单位的建议）"
+        elif self.kind == "policy":
+            who = "政策文本（不是建议）"
+        else:
+            who = f"{'、'.join(c.proposers)}（{c.proposer_type}）"
+        return f"[{self.n}] 提出者：{who}\n标题：《{c.title}》\n内容：{c.text}"
+
+
+def render_sources(sources: Sequence[Source]) -> str:
+    return "\n\n".join(s.render() for s in sources)
+
+
+def render_history(history: Sequence[Turn], max_turns: int = 3, max_chars: int = 240) -> str:
+    lines = []
+    for t in list(history)[-max_turns:]:
+        lines.append(f"用户：{t.question}")
+        if t.answer is not None:
+            a = _MARK.sub("", t.answer.answer).replace(FALLBACK_NOTE, "").strip()
+            a = re.sub(r"\s+", " ", a)
+            lines.append(f"助手：{a[:max_chars]}{'…' if len(a) > max_chars else ''}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ verification
+def _bigrams(text: str) -> set[str]:
+    s = re.sub(r"[^\w]|_", "", text.lower())
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+def containment(claim: str, reference: str) -> float:
+    """Share of the claim's character bigrams (framing words removed) that occur in the reference."""
+    grams = _bigrams(_FRAMING.sub(" ", claim))
+    if not grams:
+        return 1.0
+    ref = reference if isinstance(reference, set) else _bigrams(reference)
+    return len(grams & ref) / len(grams)
+
+
+@dataclass
+class _Sentence:
+    line: int
+    text: str                    # as shown: canonical [n] markers only
+    cites: list[int]
+    content: str                 # without markers and list numbering
+    structural: bool = False     # headings, connectives: no claim
+    lead_in: bool = False        # "惠济区政协建议：" introduces the next sentences
+    named: list[str] = field(default_factory=list)
+    support: float | None = None
+    unsupported: str = ""        # why, when flagged
+    dropped: bool = False
+
+
+@dataclass
+class Verification:
+    passed: bool
+    fallback: bool
+    declined: bool
+    text: str                                  # the verified text, markers renumbered 1..k
+    used: list[int]                            # source numbers, in the order of the new numbers
+    report: dict
+
+
+def _split_sentences(line: str) -> list[str]:
+    """Sentences of one line; markers after the end punctuation belong to the sentence before."""
+    out, pos = [], 0
+    for m in _SENT_END.finditer(line):
+        end = m.end()
+        t = _TRAILING_MARKS.match(line, end)
+        if t:
+            end = t.end()
+        out.append(line[pos:end])
+        pos = end
+    if pos < len(line):
+        out.append(line[pos:])
+    return [s for s in out if s.strip()]
+
+
+def _normalize_markers(text: str, n_sources: int) -> tuple[str, int, list[int]]:
+    """Canonical [n] markers; markers pointing to no source are removed. Returns (text, removed, bad)."""
+    removed, bad = 0, []
+
+    def sub(m: re.Match) -> str:
+        nonlocal removed
+        out = []
+        for x in re.split(r"[^\d]+", m.group(1)):
+            if not x:
+                continue
+            n = int(x)
+            if 1 <= n <= n_sources:
+                if f"[{n}]" not in out:
+                    out.append(f"[{n}]")
+            else:
+                removed += 1
+                bad.append(n)
+        return "".join(out)
+
+    return _ANY_MARKER.sub(sub, text), removed, bad
+
+
+def attributions(registry, sentence: str, cited_text: str) -> list[str]:
+    """Proposers a sentence names as proposers. A short alias inside a phrase quoted from the cited
+    sources (中原 in “中原科技城”, 新郑 in “新郑航空港”) is content, not an attribution."""
+    masked = sentence
+    for alias in sorted(registry.aliases, key=len, reverse=True):
+        if len(alias) < 2:
+            continue
+        for m in list(re.finditer(re.escape(alias), masked)):
+            a, b = m.span()
+            ahead = masked[b:b + 2]
+            if len(ahead) == 2 and all(_CJK.match(ch) for ch in ahead) and (alias + ahead) in cited_text \
+                    and not any(masked[a:].startswith(x) for x in registry.aliases if len(x) > len(alias)):
+                masked = masked[:a] + "\u3000" * (b - a) + masked[b:]
+    return registry.mentioned(masked)
+
+
+def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: float = 0.5,
+           max_unsupported: float = 0.25) -> Verification:
+    """Check an LLM answer against its numbered sources (see the module docstring)."""
+    by_n = {s.n: s for s in sources}
+    text = _MD.sub("", raw or "").replace("\r", "")
+    text = _ANSWER_LABEL.sub("", text.strip())
+    text, dangling, bad = _normalize_markers(text, len(sources))
+    ref_text = {s.n: f"{s.chunk.title}\n{s.chunk.text}" for s in sources}
+    names_of = {s.n: set(s.proposers) | {a for a, c in registry.aliases.items() if c in s.proposers} for s in sources}
+    ref_grams = {n: _bigrams(ref_text[n] + " " + " ".join(names_of[n]) + " " + (by_n[n].chunk.proposer_type or ""))
+                 for n in by_n}
+
+    sents: list[_Sentence] = []
+    seen: set[str] = set()
+    duplicates = 0
+    for li, line in enumerate(text.split("\n")):
+        for st in _split_sentences(line):
+            cites = list(dict.fromkeys(int(x) for x in _MARK.findall(st)))
+            content = _LIST_PREFIX.sub("", _MARK.sub("", st)).strip()
+            key = re.sub(r"\W", "", content)
+            if len(key) >= 6 and key in seen:  # a small model repeating itself
+                duplicates += 1
+                continue
+            seen.add(key)
+            s = _Sentence(li, st, cites, content)
+            s.structural = len(_CJK.findall(content)) < 4
+            s.lead_in = not cites and bool(_LEAD_IN.search(content))
+            sents.append(s)
+
+    # a trailing fragment cut off by the token limit: no end punctuation, no citation
+    truncated = 0
+    while sents and not sents[-1].cites and not sents[-1].structural and not _SENT_END.search(sents[-1].content[-2:]) \
+            and not sents[-1].lead_in and len(sents) > 1:
+        sents[-1].dropped = True
+        truncated += 1
+        sents.pop()
+
+    claims = [s for s in sents if not s.structural]
+    valid_cites = [n for s in sents for n in s.cites]
+    refusal = not valid_cites and bool(_REFUSAL.search(text))
+
+    # attribution: every proposer a sentence names must be a proposer of a chunk it cites
+    violations = []
+    for i, s in enumerate(sents):
+        if s.structural and not registry.mentioned(s.content):
+            continue
+        eff = list(s.cites)
+        if not eff:
+            # "惠济区政协建议：" + list items: the following sentences' citations carry the attribution,
+            # up to the next such introduction
+            for t in sents[i + 1:]:
+                if t.lead_in or (not t.cites and registry.mentioned(t.content)):
+                    break
+                eff += t.cites
+        cited = "".join(ref_text[n] for n in eff)
+        s.named = attributions(registry, s.content, cited)
+        for p in s.named:
+            if not any(p in by_n[n].proposers for n in eff):
+                violations.append({"sentence": s.text.strip(), "proposer": p, "cites": eff,
+                                   "reason": "未标注引用" if not eff else "引用的资料不是该提出者的建议"})
+    # every cited proposal names its proposer(s) somewhere in the answer
+    named_anywhere = {p for s in sents for p in s.named}
+    unnamed = []
+    for n in dict.fromkeys(valid_cites):
+        src = by_n[n]
+        if src.kind == "proposal":
+            for p in src.proposers:
+                if p not in named_anywhere and p not in unnamed:
+                    unnamed.append(p)
+
+    # support: every claim cites something, and shares enough wording with what it cites
+    flagged = []
+    for s in claims:
+        if s.lead_in:
+            continue
+        if not s.cites:
+            s.unsupported = "无引用"
+        else:
+            grams = set().union(*(ref_grams[n] for n in s.cites))
+            s.support = containment(s.content, grams)
+            if s.support < support_threshold:
+                s.unsupported = f"与所引资料的字面重合 {s.support:.2f} 低于 {support_threshold}"
+        if s.unsupported:
+            flagged.append({"sentence": s.text.strip(), "reason": s.unsupported, "cites": s.cites,
+                            "support": None if s.support is None else round(s.support, 3)})
+    checked = [s for s in claims if not s.lead_in]
+    share = len(flagged) / len(checked) if checked else 0.0
+
+    reasons = []
+    if violations:
+        reasons.append(f"{len(violations)} 处提出者归属与引用不符")
+    if unnamed and not refusal:
+        reasons.append("被引用建议的提出者未写明: " + "、".join(unnamed))
+    if not refusal and share > max_unsupported:
+        reasons.append(f"{len(flagged)}/{len(checked)} 句缺少依据 (上限 {max_unsupported:.0%})")
+    if not refusal and not valid_cites:
+        reasons.append("回答没有任何有效引用")
+    passed = not reasons
+    declined = passed and refusal
+
+    # the verified text: markers renumbered in order of first use
+    used: list[int] = []
+    for s in sents:
+        for n in s.cites:
+            if n not in used:
+                used.append(n)
+    renum = {n: k for k, n in enumerate(used, 1)}
+    lines: dict[int, list[str]] = {}
+    for s in sents:
+        lines.setdefault(s.line, []).append(_MARK.sub(lambda m: f"[{renum[int(m.group(1))]}]", s.text))
+    final = "\n".join("".join(parts).strip() for _, parts in sorted(lines.items()) if "".join(parts).strip())
+    final = re.sub(r"\n{3,}", "\n\n", final).strip()
+
+    report = {
+        "llm_called": True, "passed": passed, "fallback": not passed, "declined": declined,
+        "reasons": reasons, "sentences": len(sents), "claims": len(checked),
+        "cited_sentences": sum(bool(s.cites) for s in checked), "unsupported": flagged,
+        "unsupported_share": round(share, 3), "attribution_violations": violations,
+        "unnamed_proposers": unnamed, "dangling_markers": dangling, "dangling_numbers": bad,
+        "duplicates_removed": duplicates, "truncated_fragments": truncated,
+        "support_threshold": support_threshold, "max_unsupported": max_unsupported,
+    }
+    return Verification(passed, not passed, declined, final, used, report)
+
+
+def _quote_span(doc_text: str, chunk, claims: Sequence[str]) -> tuple[int, int]:
+    """The part of a chunk that supports the sentences citing it: its best-matching sentences
+    (one contiguous span); the whole chunk when nothing matches."""
+    spans = chunk_sentences(doc_text, chunk.start, chunk.end)
+    if not spans or not claims:
+        return chunk.start, chunk.end
+    cg = [_bigrams(_FRAMING.sub(" ", c)) for c in claims]
+    scored = []
+    for a, b in spans:
+        g = _bigrams(doc_text[a:b])
+        scored.append((a, b, max((len(x & g) / len(x) if x else 0.0) for x in cg)))
+    best = max(x[2] for x in scored)
+    if best <= 0.1:
+        return chunk.start, chunk.end
+    keep = [(a, b) for a, b, v in scored if v >= 0.5 * best]
+    return keep[0][0], min(keep[-1][1], chunk.end)
+
+
+# ------------------------------------------------------------------------------------ LLM calls
+def _llm_error(e: Exception, where: str) -> AssistantError:
+    """A clear Chinese message for whatever the client raised (never a traceback)."""
+    name = type(e).__name__
+    try:
+        import openai
+        if isinstance(e, openai.APITimeoutError):
+            return AssistantError(f"大模型服务 {where} 响应超时。",
+                                  hint="请检查服务负载，或调大 ASSISTANT_LLM_TIMEOUT。")
+        if isinstance(e, openai.APIConnectionError):
+            return AssistantError(f"无法连接到大模型服务 {where}。",
+                                  hint="请确认服务已启动、ASSISTANT_LLM_BASE_URL 填写正确 (如 http://127.0.0.1:8080/v1)。")
+        if isinstance(e, openai.APIStatusError):
+            return AssistantError(f"大模型服务 {where} 返回错误 (HTTP {e.status_code})。",
+                                  hint="请检查 ASSISTANT_LLM_MODEL 与 ASSISTANT_LLM_API_KEY。")
+    except ImportError:
+        pass
+    if isinstance(e, (ConnectionError, TimeoutError, OSError)):
+        return AssistantError(f"无法连接到大模型服务 {where} ({name})。",
+                              hint="请确认服务已启动、地址填写正确。")
+    return AssistantError(f"调用大模型 {where} 失败 ({name}: {str(e)[:200]})。")
+
+
+class LLMAnswerer:
+    """Generative answers, verified; the same interface as ExtractiveAnswerer."""
+    name = "llm"
+
+    def __init__(self, base, llm, *, max_sources: int = 6, support_threshold: float = 0.5,
+                 max_unsupported: float = 0.25, prompts_dir: Path | None = None, where: str = "",
+                 condense: bool = True):
+        if llm is None:
+            raise AssistantError("没有提供大模型对象。")
+        self.base, self.llm = base, llm
+        self.registry = base.registry
+        self.max_sources = max(1, int(max_sources))
+        self.support_threshold, self.max_unsupported = support_threshold, max_unsupported
+        self.where = where or getattr(llm, "api_base", "") or type(llm).__name__
+        self.use_condense = condense
+        self.prompts = {n: load_prompt(n, prompts_dir) for n in PROMPT_FIELDS}
+        self.max_question_chars = base.max_question_chars
+        self._chunks = {c.chunk_id: c for c in base.index.chunks}
+        self._doc_text = {d.doc_id: d.text for d in base.index.documents.values()}
+
+    # the eval harness switches the retriever on whatever answerer it runs
+    @property
+    def mode(self) -> str:
+        return self.base.mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        self.base.mode = value
+
+    @property
+    def model_name(self) -> str:
+        try:
+            return self.llm.metadata.model_name
+        except Exception:
+            return type(self.llm).__name__
+
+    # ------------------------------------------------------------------ sources
+    def sources_for(self, ext: Answer) -> list[Source]:
+        """The extractive answer's cited chunks (one per proposal first, in its order), then the best
+        further chunks of the same proposals, up to max_sources."""
+        props = self.base.index.proposals
+        cited = list(dict.fromkeys(c.chunk_id for c in ext.citations))
+        score = {}
+        for c in ext.citations:
+            score.setdefault(c.chunk_id, c.score)
+        first, rest, seen_p = [], [], set()
+        for cid in cited:
+            pid = self._chunks[cid].proposal_id
+            (rest if pid in seen_p else first).append(cid)
+            seen_p.add(pid)
+        order = first + rest
+        if len(order) < self.max_sources and seen_p:
+            query = ext.context.get("query") or ext.question
+            for h in self.base.retriever.chunk_hits(query, mode=self.base.mode):
+                cid = h.chunk.chunk_id
+                if h.chunk.proposal_id in seen_p and cid not in order:
+                    order.append(cid)
+                    score.setdefault(cid, h.score)
+                if len(order) >= self.max_sources:
+                    break
+        out = []
+        for cid in order[: self.max_sources]:
+            ch = self._chunks[cid]
+            out.append(Source(len(out) + 1, ch, props[ch.proposal_id].kind, float(score.get(cid, 0.0))))
+        return out
+
+    # ------------------------------------------------------------------ LLM calls
+    def _messages(self, user: str):
+        from llama_index.core.llms import ChatMessage, MessageRole
+        return [ChatMessage(role=MessageRole.SYSTEM, content=self.prompts["system"].text.strip()),
+                ChatMessage(role=MessageRole.USER, content=user)]
+
+    def _chat(self, user: str) -> str:
+        try:
+            r = self.llm.chat(self._messages(user))
+        except AssistantError:
+            raise
+        except Exception as e:
+            raise _llm_error(e, self.where) from None
+        return (r.message.content or "") if r is not None and r.message is not None else ""
+
+    def _stream_chat(self, user: str) -> Iterator[str]:
+        try:
+            for r in self.llm.stream_chat(self._messages(user)):
+                if r.delta:
+                    yield r.delta
+        except AssistantError:
+            raise
+        except Exception as e:
+            raise _llm_error(e, self.where) from None
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up + the conversation -> one standalone question (for the answer prompt only;
+        retrieval uses the extractive answerer's own resolution of the follow-up)."""
+        if not history or not self.use_condense:
+            return question
+        out = self._chat(self.prompts["condense"].format(history=render_history(history), question=question))
+        lines = [ln.strip() for ln in out.strip().splitlines() if ln.strip()]
+        q = re.sub(r"^(?:改写后的问题|完整问题|问题)\s*[:：]\s*", "", lines[0]) if lines else ""
+        q = q.strip("“”\"'「」 ")
+        if not q or len(q) > max(200, 4 * len(question)) or _MARK.search(q):
+            return question
+        return q
+
+    # ------------------------------------------------------------------ answering
+    def answer(self, question: str, history: Sequence[Turn] = (), *, proposers: Sequence[str] = (),
+               types: Sequence[str] = ()) -> Answer:
+        final = None
+        for piece in self.stream(question, history, proposers=proposers, types=types):
+            if isinstance(piece, Answer):
+                final = piece
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] = (), *, proposers: Sequence[str] = (),
+               types: Sequence[str] = ()) -> Iterator[str | Answer]:
+        """Yields the model's text pieces as they arrive (unverified), then the verified Answer."""
+        t0 = time.perf_counter()
+        ext = self.base.answer(question, history, proposers=proposers, types=types)
+        sources = self.sources_for(ext) if ext.found else []
+        if not ext.found or not sources:
+            # the extractive answerer found nothing relevant: the LLM is not asked either
+            ctx = dict(ext.context)
+            ctx["verification"] = {"llm_called": False, "passed": True, "fallback": False, "declined": True,
+                                   "reasons": ["检索未找到能回答问题的建议，未调用大模型"]}
+            yield Answer(ext.question, ext.answer, False, (), dict(ext.timings_ms), ctx)
+            return
+        standalone = self.condense(ext.question, history)
+        prompt = self.prompts["answer"].format(sources=render_sources(sources), question=standalone)
+        pieces: list[str] = []
+        for piece in self._stream_chat(prompt):
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces)
+        yield self.finish(ext, sources, raw, standalone, t0)
+
+    def finish(self, ext: Answer, sources: Sequence[Source], raw: str, standalone: str, t0: float) -> Answer:
+        v = verify(raw, sources, self.registry, support_threshold=self.support_threshold,
+                   max_unsupported=self.max_unsupported)
+        ctx = dict(ext.context)
+        ctx["llm"] = {"model": self.model_name, "standalone_question": standalone, "raw": raw,
+                      "sources": [s.chunk.chunk_id for s in sources]}
+        ctx["verification"] = v.report
+        total = (time.perf_counter() - t0) * 1000
+        retrieve = ext.timings_ms.get("retrieve", 0.0)
+        timings = {"retrieve": retrieve, "answer": total - retrieve, "total": total}
+        if v.fallback:
+            return Answer(ext.question, f"{FALLBACK_NOTE}\n{ext.answer}", ext.found, ext.citations, timings, ctx)
+        if v.declined:
+            text = v.text if v.text and len(v.text) <= 200 else "资料中没有相关内容，无法回答。"
+            return Answer(ext.question, text, False, (), timings, ctx)
+        by_n = {s.n: s for s in sources}
+        claims_for: dict[int, list[str]] = {}
+        for st in (x for line in v.text.splitlines() for x in _split_sentences(line)):
+            for k in {int(x) for x in _MARK.findall(st)}:
+                claims_for.setdefault(k, []).append(_MARK.sub("", st))
+        citations = []
+        for k, n in enumerate(v.used, 1):
+            ch = by_n[n].chunk
+            doc = self._doc_text[ch.doc_id]
+            a, b = _quote_span(doc, ch, claims_for.get(k, []))
+            citations.append(Citation(k, ch.chunk_id, ch.proposal_id, ch.title, ch.proposers, ch.proposer_type,
+                                      doc[a:b], a, b, by_n[n].score))
+        ctx["proposal_ids"] = list(dict.fromkeys(c.proposal_id for c in citations)) or ctx.get("proposal_ids", [])
+        return Answer(ext.question, v.text, True, tuple(citations), timings, ctx)
+
+
+# ------------------------------------------------------------------------------------ backends
+def _check_llm_settings(settings) -> None:
+    if settings.llm_temperature < 0 or settings.llm_max_tokens < 16 or settings.llm_timeout <= 0:
+        raise AssistantError("大模型设置无效: 需要 ASSISTANT_LLM_TEMPERATURE>=0、ASSISTANT_LLM_MAX_TOKENS>=16、"
+                             "ASSISTANT_LLM_TIMEOUT>0。")
+
+
+def llm_configured(settings) -> bool:
+    return bool(getattr(settings, "llm_base_url", "") or getattr(settings, "llm_gguf", ""))
+
+
+def make_llm(settings):
+    """The llama-index LLM object the settings describe (passed explicitly, never via Settings)."""
+    _check_llm_settings(settings)
+    if settings.llm_gguf:
+        return LlamaCppChat.load(settings.llm_gguf, n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens,
+                                 temperature=settings.llm_temperature, n_threads=settings.llm_threads or None)
+    if settings.llm_base_url:
+        try:
+            from llama_index.llms.openai_like import OpenAILike
+        except ImportError:
+            raise AssistantError("缺少 llama-index-llms-openai-like。", hint="它是本项目的依赖: 请运行 pip install -e .") from None
+        return OpenAILike(model=settings.llm_model or "local-model", api_base=settings.llm_base_url.rstrip("/"),
+                          api_key=settings.llm_api_key or "sk-no-key-required", temperature=settings.llm_temperature,
+                          max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout, max_retries=0,
+                          is_chat_model=True, is_function_calling_model=False,
+                          context_window=settings.llm_context)
+    raise AssistantError("没有配置大模型，无法使用生成式回答。",
+                         hint="请设置 ASSISTANT_LLM_BASE_URL (OpenAI 兼容服务, 如 llama.cpp server、Ollama、vLLM) "
+                              "或 ASSISTANT_LLM_GGUF (本地 GGUF 文件, 需安装可选依赖 llm)。")
+
+
+_build_lock = threading.Lock()
+
+
+def llm_answerer_for(engine) -> LLMAnswerer:
+    """The engine's LLM answerer, built once (the model is loaded once, even with threads)."""
+    with _build_lock:
+        return _llm_answerer_for(engine)
+
+
+def _llm_answerer_for(engine) -> LLMAnswerer:
+    a = getattr(engine, "_llm_answerer", None)
+    if a is None:
+        s = engine.settings
+        llm = make_llm(s)
+        where = s.llm_base_url or s.llm_gguf
+        a = LLMAnswerer(engine.answerer, llm, max_sources=s.llm_max_sources, support_threshold=s.llm_support,
+                        max_unsupported=s.llm_max_unsupported, where=where)
+        engine._llm_answerer = a
+    return a
+
+
+try:
+    from llama_index.core.llms import (ChatMessage, ChatResponse, CompletionResponse, CustomLLM,
+                                       LLMMetadata, MessageRole)
+    from pydantic import PrivateAttr
+except ImportError:  # pragma: no cover - llama-index-core is a core dependency
+    CustomLLM = object
+
+
+class LlamaCppChat(CustomLLM):
+    """A local GGUF model through llama-cpp-python (optional extra `llm`), as a llama-index LLM.
+    Chat uses the chat template stored in the GGUF file; calls are serialized (one context)."""
+    model_path: str = ""
+    n_ctx: int = 4096
+    max_tokens: int = 512
+    temperature: float = 0.0
+    _llama: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def load(cls, model_path, *, n_ctx: int = 4096, max_tokens: int = 512, temperature: float = 0.0,
+             n_threads: int | None = None) -> "LlamaCppChat":
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise AssistantError(f"找不到 GGUF 模型文件 {path}。", hint="请检查 ASSISTANT_LLM_GGUF。")
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise AssistantError("使用本地 GGUF 模型需要 llama-cpp-python。",
+                                 hint="请运行 make install-llm (可选依赖 llm)。") from None
+        self = cls(model_path=str(path), n_ctx=n_ctx, max_tokens=max_tokens, temperature=temperature)
+        try:
+            self._llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, seed=0, verbose=False)
+        except Exception as e:
+            raise AssistantError(f"无法加载 GGUF 模型 {path} ({type(e).__name__}: {e})。") from None
+        self._lock = threading.Lock()
+        return self
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "LlamaCppChat"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(context_window=self.n_ctx, num_output=self.max_tokens, is_chat_model=True,
+                           model_name=Path(self.model_path).name)
+
+    def _msgs(self, messages) -> list[dict]:
+        return [{"role": m.role.value, "content": m.content or ""} for m in messages]
+
+    def chat(self, messages, **kwargs) -> ChatResponse:
+        with self._lock:
+            r = self._llama.create_chat_completion(self._msgs(messages), temperature=self.temperature,
+                                                   max_tokens=self.max_tokens, seed=0)
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT,
+                                                content=r["choices"][0]["message"]["content"] or ""))
+
+    def stream_chat(self, messages, **kwargs):
+        def gen():
+            text = ""
+            with self._lock:
+                for part in self._llama.create_chat_completion(self._msgs(messages), temperature=self.temperature,
+                                                               max_tokens=self.max_tokens, seed=0, stream=True):
+                    delta = part["choices"][0]["delta"].get("content") or ""
+                    text += delta
+                    yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta)
+        return gen()
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+        with self._lock:
+            r = self._llama.create_completion(prompt, temperature=self.temperature, max_tokens=self.max_tokens, seed=0)
+        return CompletionResponse(text=r["choices"][0]["text"])
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
+        def gen():
+            text = ""
+            with self._lock:
+                for part in self._llama.create_completion(prompt, temperature=self.temperature,
+                                                          max_tokens=self.max_tokens, seed=0, stream=True):
+                    delta = part["choices"][0]["text"]
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+        return gen()

@@ -1,0 +1,471 @@
+"""Generative answers: verification, fallback, streaming, errors (fast, with a scripted LLM), and
+end to end against a real OpenAI-compatible server running a small GGUF model (slow)."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+
+from assistant.answer import Answer, Turn
+from assistant.errors import AssistantError
+from assistant.llm import (FALLBACK_NOTE, LLMAnswerer, Source, containment, load_prompt, make_llm,
+                           render_sources, verify)
+
+CONTRACT = {"question", "answer", "found", "citations", "timings_ms"}
+CITATION = {"n", "chunk_id", "proposal_id", "title", "proposers", "proposer_type", "quote", "start", "end", "score"}
+
+
+class ScriptedLLM(CustomLLM):
+    """A llama-index LLM whose reply is computed by `script(prompt)`; records every prompt."""
+    script: Callable = None
+    prompts: list = []
+    piece: int = 3
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name="scripted", is_chat_model=False)
+
+    def complete(self, prompt: str, formatted: bool = False, **kw) -> CompletionResponse:
+        self.prompts.append(prompt)
+        return CompletionResponse(text=self.script(prompt))
+
+    def stream_complete(self, prompt: str, formatted: bool = False, **kw):
+        self.prompts.append(prompt)
+        text = self.script(prompt)
+
+        def gen():
+            for i in range(0, len(text), self.piece):
+                yield CompletionResponse(text=text[: i + self.piece], delta=text[i:i + self.piece])
+        return gen()
+
+
+def scripted(fn) -> ScriptedLLM:
+    return ScriptedLLM(script=fn, prompts=[])
+
+
+def sources_in(prompt: str) -> dict[int, tuple[str, str]]:
+    """n -> (proposer line, content) as the answer prompt shows them."""
+    out = {}
+    for m in re.finditer(r"\[(\d+)\] 提出者：(.*?)\n标题：.*?\n内容：(.*?)(?=\n\n\[\d+\] 提出者|\n\n请只根据)", prompt, re.S):
+        out[int(m.group(1))] = (m.group(2), m.group(3))
+    return out
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[。；])", text)[0]
+
+
+def check_contract(engine, ans: Answer) -> dict:
+    """The invariants of every shown answer: exact contract, every [n] is a real citation with an
+    exact quote inside its chunk, no unused citation."""
+    d = ans.to_dict()
+    assert set(d) == CONTRACT and set(d["timings_ms"]) == {"retrieve", "answer", "total"}
+    marks = {int(m) for m in re.findall(r"\[(\d+)\]", d["answer"])}
+    assert marks == {c["n"] for c in d["citations"]}
+    assert [c["n"] for c in d["citations"]] == list(range(1, len(d["citations"]) + 1))
+    chunks = {c.chunk_id: c for c in engine.index.chunks}
+    for c in d["citations"]:
+        assert set(c) == CITATION
+        doc = engine.index.documents[engine.index.proposals[c["proposal_id"]].doc_id].text
+        assert doc[c["start"]:c["end"]] == c["quote"] and c["quote"]
+        ch = chunks[c["chunk_id"]]
+        assert ch.proposal_id == c["proposal_id"] and ch.start <= c["start"] and c["end"] <= ch.end
+    if not d["found"]:
+        assert d["citations"] == []
+    assert "verification" not in d and "verification" in ans.context
+    return d
+
+
+@pytest.fixture(scope="module")
+def make(hash_engine):
+    def build(fn, **kw) -> LLMAnswerer:
+        return LLMAnswerer(hash_engine.answerer, scripted(fn), **kw)
+    return build
+
+
+Q_PARKS = "惠济区打算建设哪些产业园区？"
+
+
+def good_answer(prompt: str) -> str:
+    if "追问" in prompt:
+        return "惠济区政协还建议了什么？"
+    src = sources_in(prompt)
+    lines = []
+    for n, (who, content) in src.items():
+        name = who.split("（")[0]
+        lines.append(f"{name}建议：{first_sentence(content)}[{n}]")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ fast
+def test_good_answer_passes_verification(hash_engine, make):
+    a = make(good_answer)
+    ans = a.answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["passed"] and not v["fallback"] and v["llm_called"]
+    assert not d["answer"].startswith(FALLBACK_NOTE)
+    assert d["found"] and d["citations"]
+    assert all(c["proposers"] == ["惠济区政协"] for c in d["citations"])
+    assert "惠济区政协" in d["answer"]
+    # quotes are the supporting sentences, not necessarily the whole chunk
+    assert all(len(c["quote"]) <= len(next(ch for ch in hash_engine.index.chunks if ch.chunk_id == c["chunk_id"]).text)
+               for c in d["citations"])
+    # the sources the model saw are the extractive answer's chunks, numbered with proposer, type, title
+    prompt = a.llm.prompts[-1]
+    assert "[1] 提出者：惠济区政协（区县(市)政协）" in prompt and "标题：《" in prompt and Q_PARKS in prompt
+
+
+def test_dangling_markers_are_removed_and_counted(hash_engine, make):
+    def fn(prompt):
+        n = max(sources_in(prompt))
+        return good_answer(prompt) + f"[{n + 7}]\n惠济区政协还提出{first_sentence(sources_in(prompt)[1][1])}【1】[99]"
+    ans = make(fn).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["dangling_markers"] == 2 and v["passed"]
+    assert "[99]" not in d["answer"] and "【1】" not in d["answer"]
+
+
+def test_wrong_proposer_falls_back_to_extractive_and_says_so(hash_engine, make):
+    def fn(prompt):
+        return f"民盟郑州市委会建议{first_sentence(sources_in(prompt)[1][1])}[1]"
+    ans = make(fn).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["fallback"] and not v["passed"] and v["attribution_violations"]
+    assert v["attribution_violations"][0]["proposer"] == "民盟郑州市委会"
+    ext = hash_engine.answerer.answer(Q_PARKS).to_dict()
+    assert d["answer"] == f"{FALLBACK_NOTE}\n{ext['answer']}"
+    assert d["citations"] == ext["citations"] and d["found"]
+
+
+def test_proposer_named_without_citation_is_a_violation(hash_engine, make):
+    def fn(prompt):
+        return f"{first_sentence(sources_in(prompt)[1][1])}[1]\n此外，民盟也提出了类似建议。"
+    v = make(fn).answer(Q_PARKS).context["verification"]
+    assert v["fallback"] and any(x["reason"] == "未标注引用" for x in v["attribution_violations"])
+
+
+def test_cited_proposal_must_name_its_proposer(hash_engine, make):
+    ans = make(lambda p: f"{first_sentence(sources_in(p)[1][1])}[1]").answer(Q_PARKS)
+    v = ans.context["verification"]
+    assert v["fallback"] and v["unnamed_proposers"] == ["惠济区政协"]
+
+
+def test_unsupported_sentences_are_flagged_and_too_many_fall_back(hash_engine, make):
+    def fn(prompt):
+        return ("惠济区政协建议在黄河滩区建设国际赛车场和火星旅游基地。[1]\n"
+                "惠济区政协还建议免除所有企业五年的税收。[2]\n" + good_answer(prompt))
+    ans = make(fn).answer(Q_PARKS)
+    check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert len(v["unsupported"]) >= 2 and v["fallback"]
+    assert all(x["support"] is not None and x["support"] < 0.5 for x in v["unsupported"])
+
+
+def test_one_unsupported_sentence_among_many_is_flagged_but_shown(hash_engine, make):
+    def fn(prompt):
+        src = sources_in(prompt)
+        body = "\n".join(f"惠济区政协建议{s}[{n}]" for n, (_, c) in src.items()
+                         for s in re.split(r"(?<=[。；])", c)[:3] if len(s) > 8)
+        return body + "\n惠济区政协还建议举办国际马拉松比赛。[1]"
+    ans = make(fn, max_unsupported=0.25).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["passed"] and len(v["unsupported"]) == 1 and "马拉松" in v["unsupported"][0]["sentence"]
+    assert "马拉松" in d["answer"]  # flagged in the report (and the UI), not silently removed
+
+
+def test_answer_without_any_citation_falls_back(hash_engine, make):
+    ans = make(lambda p: "惠济区政协建议建设健康医疗产业园区和中原大数据产业园。").answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["fallback"] and "回答没有任何有效引用" in v["reasons"]
+    assert d["answer"].startswith(FALLBACK_NOTE)
+
+
+def test_model_refusal_is_a_decline_without_citations(hash_engine, make):
+    ans = make(lambda p: "资料中没有相关内容，无法回答。[1]".replace("[1]", "")).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    assert not d["found"] and d["citations"] == [] and ans.context["verification"]["declined"]
+
+
+def test_when_extractive_declines_the_llm_is_not_asked(hash_engine, make):
+    a = make(good_answer)
+    ans = a.answer("关于地铁票价调整有什么建议？")
+    d = check_contract(hash_engine, ans)
+    assert not d["found"] and a.llm.prompts == []
+    assert ans.context["verification"]["llm_called"] is False
+    assert d["answer"] == hash_engine.answerer.answer("关于地铁票价调整有什么建议？").answer
+
+
+def test_streaming_yields_pieces_then_the_verified_answer(hash_engine, make):
+    a = make(good_answer)
+    out = list(a.stream(Q_PARKS, ()))
+    pieces, final = out[:-1], out[-1]
+    assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
+    assert isinstance(final, Answer)
+    assert "".join(pieces) == final.context["llm"]["raw"]
+    check_contract(hash_engine, final)
+    assert final.to_dict()["answer"] == a.answer(Q_PARKS).to_dict()["answer"]
+
+
+def test_follow_up_is_condensed_and_resolved_like_the_extractive_answerer(hash_engine, make):
+    a = make(good_answer)
+    first = a.answer("惠济区政协的建议主要讲什么?")
+    turns = [Turn("惠济区政协的建议主要讲什么?", first)]
+    ans = a.answer("他们还建议了什么？", turns)
+    check_contract(hash_engine, ans)
+    assert any("追问：他们还建议了什么？" in p and "惠济区政协的建议主要讲什么" in p for p in a.llm.prompts)
+    assert ans.context["llm"]["standalone_question"] == "惠济区政协还建议了什么？"
+    ext = hash_engine.answerer.answer("他们还建议了什么？",
+                                      [Turn("惠济区政协的建议主要讲什么?", hash_engine.answerer.answer("惠济区政协的建议主要讲什么?"))])
+    assert ans.context["query"] == ext.context["query"]
+    assert {c.proposal_id for c in ans.citations} <= set(ext.context["proposal_ids"])
+
+
+def test_bad_question_is_refused_like_the_extractive_answerer(make):
+    with pytest.raises(AssistantError):
+        make(good_answer).answer("   ")
+
+
+def test_verify_lead_in_and_quoted_place_names():
+    class C:  # a chunk
+        def __init__(self, cid, who, text, title="t"):
+            self.chunk_id, self.proposers, self.text, self.title = cid, (who,), text, title
+            self.proposer_type = "x"
+
+    from assistant.ingest import load_corpus
+    from assistant.config import ROOT
+    reg = load_corpus(ROOT / "corpus").registry
+    srcs = [Source(1, C("a#0", "九三学社郑州市委会", "加快建设中原科技城，打造创新高地。"), "proposal", 1.0),
+            Source(2, C("b#0", "惠济区政协", "建设中原大数据产业园。谋划建设健康医疗产业园区。"), "proposal", 1.0)]
+    v = verify("九三学社建议加快建设中原科技城[1]。\n惠济区政协建议：\n1. 建设中原大数据产业园[2]\n2. 谋划建设健康医疗产业园区[2]",
+               srcs, reg)
+    assert v.passed, v.report
+    v = verify("惠济区政协建议加快建设中原科技城[1]。", srcs, reg)
+    assert v.fallback and v.report["attribution_violations"][0]["proposer"] == "惠济区政协"
+    v = verify("中原区政协建议加快建设中原科技城[1]。\n九三学社提出了这一建议[1]。", srcs, reg)
+    assert v.fallback and any(x["proposer"] == "中原区政协" for x in v.report["attribution_violations"])
+    # [n] renumbered in order of use; [3] (no such source) removed
+    v = verify("惠济区政协建议建设中原大数据产业园[2][3]。九三学社建议加快建设中原科技城[1]。", srcs, reg)
+    assert v.passed and v.used == [2, 1] and v.text == "惠济区政协建议建设中原大数据产业园[1]。九三学社建议加快建设中原科技城[2]。"
+    assert v.report["dangling_markers"] == 1
+    assert containment("建设中原大数据产业园", "建设中原大数据产业园。") == 1.0
+
+
+def test_unreachable_endpoint_is_a_clear_chinese_error(hash_engine, hash_settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    settings = hash_settings.with_(llm_base_url=f"http://127.0.0.1:{port}/v1", llm_model="m", llm_timeout=5.0)
+    a = LLMAnswerer(hash_engine.answerer, make_llm(settings), where=settings.llm_base_url)
+    t = time.perf_counter()
+    with pytest.raises(AssistantError) as ei:
+        a.answer(Q_PARKS)
+    assert "无法连接到大模型服务" in ei.value.message and str(port) in ei.value.message
+    assert "ASSISTANT_LLM_BASE_URL" in ei.value.hint
+    assert time.perf_counter() - t < 30  # no long retry loop
+    with pytest.raises(AssistantError):  # the stream raises the same error, not a traceback
+        list(a.stream(Q_PARKS, ()))
+
+
+def test_llm_object_is_explicit_and_global_settings_untouched(hash_engine, hash_settings, make):
+    from llama_index.core import Settings as LISettings
+    make(good_answer).answer(Q_PARKS)
+    settings = hash_settings.with_(llm_base_url="http://127.0.0.1:9/v1", llm_model="qwen")
+    llm = make_llm(settings)
+    assert type(llm).__name__ == "OpenAILike" and llm.temperature == 0.0 and llm.max_tokens == 512
+    assert llm.timeout == settings.llm_timeout and llm.max_retries == 0
+    assert LISettings._llm is None  # nobody set (or lazily resolved) the global LLM
+
+
+def test_engine_answerer_named_llm(hash_engine, hash_settings):
+    with pytest.raises(AssistantError) as ei:
+        hash_engine.answerer_named("llm")
+    assert "ASSISTANT_LLM_BASE_URL" in ei.value.hint
+    with pytest.raises(AssistantError):
+        make_llm(hash_settings.with_(llm_gguf="/nonexistent/model.gguf"))
+
+
+def test_eval_harness_compares_extractive_and_llm(hash_engine, make):
+    from assistant import evaluate as ev
+    items = [i for i in ev.load_benchmark(ev.DEFAULT_BENCHMARK, "dev") if i.type in ("attribution", "negative")][:6]
+    r = ev.run_questions(hash_engine, items, make(good_answer), progress=False)
+    assert r["answerer"] == "llm" and r["answers"]["n"] == len(items)
+    for row in r["rows"]:
+        assert set(row["output"]) == CONTRACT
+
+
+def _app_fn(app, name):
+    return next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == name)
+
+
+def _llm_engine(hash_engine, hash_settings, llm_answerer=None, **kw):
+    import dataclasses
+    eng = dataclasses.replace(hash_engine, settings=hash_settings.with_(answerer="llm", **kw))
+    if llm_answerer is not None:
+        eng._llm_answerer = llm_answerer
+    return eng
+
+
+def test_ui_streams_tokens_then_shows_verified_answer_and_status(hash_engine, hash_settings, make):
+    pytest.importorskip("gradio")
+    from assistant import app as appmod
+    eng = _llm_engine(hash_engine, hash_settings, make(good_answer), llm_base_url="http://127.0.0.1:9/v1")
+    app = appmod.build_app(eng)
+    outs = list(_app_fn(app, "respond")(Q_PARKS, [], [], [], [], appmod.MODE_LLM))
+    pending = [o for o in outs if "尚未核验" in o[0][-1]["content"]]
+    assert pending  # tokens were shown while streaming, marked as unverified
+    chat, answers, sources, download, box = outs[-1]
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    final = chat[-1]["content"]
+    assert "尚未核验" not in final and "【核验】通过" in final and "惠济区政协" in final
+    assert answers[-1].context["verification"]["passed"] and "kjcx-18" in sources
+    # a wrong attribution: the extractive answer is shown, and the status says why
+    eng2 = _llm_engine(hash_engine, hash_settings, make(lambda p: f"民盟郑州市委会建议{first_sentence(sources_in(p)[1][1])}[1]"),
+                       llm_base_url="http://127.0.0.1:9/v1")
+    outs = list(_app_fn(appmod.build_app(eng2), "respond")(Q_PARKS, [], [], [], [], appmod.MODE_LLM))
+    final = outs[-1][0][-1]["content"]
+    assert "生成式回答未通过核验" in final and "【核验】未通过" in final
+    # the extractive mode of the same app does not call the model
+    outs = list(_app_fn(app, "respond")("民盟提了什么建议？", [], [], [], [], appmod.MODE_EXTRACTIVE))
+    assert "核验" not in outs[-1][0][-1]["content"]
+
+
+def test_ui_falls_back_with_a_note_when_the_model_is_unreachable(hash_engine, hash_settings):
+    pytest.importorskip("gradio")
+    from assistant import app as appmod
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    eng = _llm_engine(hash_engine, hash_settings, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_timeout=5.0)
+    outs = list(_app_fn(appmod.build_app(eng), "respond")(Q_PARKS, [], [], [], []))  # default mode: llm
+    chat, answers = outs[-1][0], outs[-1][1]
+    assert "大模型服务暂不可用" in chat[-1]["content"] and "无法连接到大模型服务" in chat[-1]["content"]
+    assert answers[-1].found and answers[-1].citations  # the extractive answer, with its sources
+    assert len(chat) == 2
+
+
+# ------------------------------------------------------------------------------------------ slow
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """A real OpenAI-compatible server (llama-cpp-python's) on a free loopback port, serving the
+    verified 0.5B test model; killed at the end of the session."""
+    pytest.importorskip("llama_cpp")
+    from assistant.llm_fixture import ensure_test_model
+    model = ensure_test_model(os.environ.get("ASSISTANT_LLM_CACHE"), "0.5b")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "qwen-test",
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)]
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited ({proc.returncode}): {log.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("llama_cpp.server did not answer within 180 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def real_llm(real_engine, llm_server):
+    settings = real_engine.settings.with_(llm_base_url=llm_server, llm_model="qwen-test")
+    return LLMAnswerer(real_engine.answerer, make_llm(settings), where=llm_server)
+
+
+def check_verified(engine, ans: Answer) -> dict:
+    d = check_contract(engine, ans)
+    v = ans.context["verification"]
+    if v["fallback"]:
+        assert d["answer"].startswith(FALLBACK_NOTE) and v["reasons"]
+    elif d["found"]:
+        # what is shown passed: every proposer named as a proposer is one of a cited chunk's
+        assert not v["attribution_violations"] and not v["unnamed_proposers"]
+        cited = {p for c in d["citations"] for p in c["proposers"]}
+        reg = engine.corpus.registry
+        for p in reg.mentioned(d["answer"]):
+            assert p in cited or p not in {x for c in engine.index.chunks for x in c.proposers} or \
+                any(a in c["quote"] or a in c["title"] for c in d["citations"] for a, cn in reg.aliases.items() if cn == p)
+    return d
+
+
+@pytest.mark.slow
+def test_real_llm_detail_question(real_engine, real_llm):
+    ans = real_llm.answer(Q_PARKS)
+    d = check_verified(real_engine, ans)
+    assert d["found"]
+    assert {c["proposal_id"] for c in d["citations"]} == {"kjcx-18"}  # 惠济区政协, verified or via fallback
+    assert "惠济区政协" in d["answer"]
+    assert ans.context["llm"]["raw"].strip()  # the model really answered
+
+
+@pytest.mark.slow
+def test_real_llm_proposer_question_streams(real_engine, real_llm):
+    out = list(real_llm.stream("民盟提了什么建议？", ()))
+    assert len(out) > 2 and all(isinstance(p, str) for p in out[:-1]) and isinstance(out[-1], Answer)
+    d = check_verified(real_engine, out[-1])
+    assert d["found"] and {c["proposal_id"] for c in d["citations"]} == {"kjcx-14"}
+    assert "民盟" in d["answer"]
+
+
+@pytest.mark.slow
+def test_real_llm_negative_declines_without_asking(real_engine, real_llm):
+    ans = real_llm.answer("关于地铁票价调整有什么建议？")
+    d = check_verified(real_engine, ans)
+    assert not d["found"] and d["citations"] == [] and ans.context["verification"]["llm_called"] is False
+
+
+@pytest.mark.slow
+def test_real_llm_follow_up(real_engine, real_llm):
+    first = real_llm.answer("民革提了什么建议？")
+    ans = real_llm.answer("那民盟呢？", [Turn("民革提了什么建议？", first)])
+    d = check_verified(real_engine, ans)
+    assert d["found"] and {c["proposal_id"] for c in d["citations"]} == {"kjcx-14"}
+    assert ans.context["llm"]["standalone_question"]
+
+
+@pytest.mark.slow
+def test_real_llm_wrong_sources_force_fallback(real_engine, real_llm):
+    """The model is shown 民盟's chunk relabelled as 惠济区政协's: whatever it writes, no shown
+    sentence may attribute to a proposer it does not cite, and a failed check is announced."""
+    ext = real_engine.answerer.answer(Q_PARKS)
+    srcs = real_llm.sources_for(ext)
+    raw = "民盟郑州市委会建议" + srcs[0].chunk.text[:40] + "[1]"
+    ans = real_llm.finish(ext, srcs, raw, Q_PARKS, time.perf_counter())
+    d = check_verified(real_engine, ans)
+    assert ans.context["verification"]["fallback"] and d["answer"].startswith(FALLBACK_NOTE)
