@@ -586,6 +586,11 @@ def build_app(engine) -> gr.Blocks:
                 pick = gr.Dropdown(proposal_choices, label="选择建议", value=None, elem_id="yz-pick")
                 detail = gr.HTML(proposal_html(engine, None), elem_id="yz-detail")
 
+            from .app_bench import benchmark_tab
+            from .config import ROOT
+            benchmark_tab(engine, ROOT / "eval" / "reports",
+                          answerers=("extractive", "llm") if llm_available else ("extractive",))
+
         # ---- events: UI ones are private (not in the API docs, not callable by clients) ----------
         ui = dict(api_visibility="private")
         outs = [chatbot, answers_state, sources, download, question]

@@ -41,7 +41,9 @@ def benchmark_tab(engine, out_root: Path, answerers=("extractive",)) -> None:
             who = gr.Dropdown(list(answerers), value=answerers[0], label="回答器")
         run = gr.Button("运行评测", variant="primary", elem_id="yz-bench-run")
         summary = gr.Markdown(elem_id="yz-bench-summary")
-        gallery = gr.Gallery(label="图表", columns=2, height="auto", elem_id="yz-bench-plots")
+        with gr.Row(elem_id="yz-bench-plots"):
+            plot_retr = gr.Image(label="检索方式对比", type="filepath", show_label=True, interactive=False)
+            plot_type = gr.Image(label="按题型", type="filepath", show_label=True, interactive=False)
         report = gr.File(label="下载报告 (zip)", elem_id="yz-bench-zip")
 
         def go(split_v, retr_v, who_v, progress=gr.Progress()):
@@ -51,7 +53,9 @@ def benchmark_tab(engine, out_root: Path, answerers=("extractive",)) -> None:
                                                    progress=lambda i, n: progress((i, n), desc="评测中…"))
             except AssistantError as e:
                 raise gr.Error(html.escape(e.message))
-            return md, plots, archive
+            plots = plots + [None] * (2 - len(plots))
+            return md, plots[0], plots[1], archive
 
         # one run at a time: it uses both cores
-        run.click(go, [split, retr, who], [summary, gallery, report], concurrency_limit=1, api_visibility="private")
+        run.click(go, [split, retr, who], [summary, plot_retr, plot_type, report], concurrency_limit=1,
+                  api_visibility="private")
