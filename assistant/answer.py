@@ -18,7 +18,7 @@ import numpy as np
 
 from .chunk import sentences
 from .errors import AssistantError
-from .records import Proposal
+from .records import Answer, Citation, Proposal, Turn  # noqa: F401  (re-exported)
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -90,47 +90,6 @@ class Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    chunk_id: str
-    proposal_id: str
-    title: str
-    proposers: tuple[str, ...]
-    proposer_type: str
-    quote: str              # == document.text[start:end]
-    start: int
-    end: int
-    score: float
-
-    def to_dict(self) -> dict:
-        return {"n": self.n, "chunk_id": self.chunk_id, "proposal_id": self.proposal_id, "title": self.title,
-                "proposers": list(self.proposers), "proposer_type": self.proposer_type, "quote": self.quote,
-                "start": self.start, "end": self.end, "score": round(float(self.score), 6)}
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    answer: str
-    found: bool
-    citations: tuple[Citation, ...]
-    timings_ms: dict
-    # what a follow-up question may carry over: resolved query, proposers, proposal ids
-    context: dict = field(default_factory=dict, compare=False)
-
-    def to_dict(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "found": self.found,
-                "citations": [c.to_dict() for c in self.citations],
-                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: Answer | None = None
 
 
 def clean_question(text: str, max_chars: int) -> str:

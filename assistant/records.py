@@ -1,6 +1,6 @@
 """Frozen records that flow through the pipeline stages.
 
-ingest -> Document/Proposal, chunk -> Chunk, retrieve -> Hit/ProposalHit, answer -> Answer.
+ingest -> Document/Proposal, chunk -> Chunk, retrieve -> Hit/ProposalHit, answer -> Answer/Citation.
 Offsets are always into `Document.text`, the normalized text of one corpus file.
 """
 from __future__ import annotations
@@ -101,3 +101,44 @@ class ProposalHit:
             "score": round(float(self.score), 6),
             "chunk": {"chunk_id": c.chunk_id, "text": c.text, "start": c.start, "end": c.end},
         }
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    proposal_id: str
+    title: str
+    proposers: tuple[str, ...]
+    proposer_type: str
+    quote: str              # == document.text[start:end]
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "chunk_id": self.chunk_id, "proposal_id": self.proposal_id, "title": self.title,
+                "proposers": list(self.proposers), "proposer_type": self.proposer_type, "quote": self.quote,
+                "start": self.start, "end": self.end, "score": round(float(self.score), 6)}
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    found: bool
+    citations: tuple[Citation, ...]
+    timings_ms: dict
+    # what a follow-up question may carry over: resolved query, proposers, proposal ids
+    context: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "answer": self.answer, "found": self.found,
+                "citations": [c.to_dict() for c in self.citations],
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer | None = None
