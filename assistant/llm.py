@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .answer import Answer, Citation, Turn
+from .records import Answer, Citation, Turn
 from .chunk import sentences as chunk_sentences
 from .errors import AssistantError
 
@@ -52,6 +52,8 @@ _MD = re.compile(r"\*\*|__|^#{1,6}\s*", re.M)
 _ANSWER_LABEL = re.compile(r"^\s*(?:回答|答案|答)\s*[:：]\s*")
 _REFUSAL = re.compile(r"没有相关|无相关|无法回答|不能回答|无法据此|没有找到|未找到|没有提到|未提到|未提及|没有提及|没有涉及|未涉及|并未|没有关于")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_LEADING_MARKS = re.compile(r"\s*(?:\[\d+\]\s*)*")
+_STANDARD_REFUSAL = re.compile(r"资料中没有相关内容[，,]?无法回答[。.]?")
 _LEAD_IN = re.compile(r"(?:[：:]|(?:如下|以下[^。，]{0,10}|几点|几个方面)[。]?)$")
 # framing words an answer adds around what it quotes; they are no evidence either way
 _FRAMING = re.compile(r"根据资料|根据以上资料|根据上述资料|资料显示|资料中|资料|提出了|提出|建议|认为|指出|强调|表示|主要|包括|以下|如下|分别|方面|其中|此外|另外|同时|等")
@@ -104,14 +106,15 @@ class Source:
         return self.chunk.proposers
 
     def render(self) -> str:
+        # compact on purpose: a small model copies "[n] 提出者：原文" far more reliably than a form
         c = self.chunk
         if self.kind == "intro":
-            who = "导语（会议综述，不是某个单位的建议）"
+            who = "导语（会议综述）"
         elif self.kind == "policy":
-            who = "政策文本（不是建议）"
+            who = f"政策文本《{c.title}》"
         else:
-            who = f"{'、'.join(c.proposers)}（{c.proposer_type}）"
-        return f"[{self.n}] 提出者：{who}\n标题：《{c.title}》\n内容：{c.text}"
+            who = f"{'、'.join(c.proposers)}（{c.proposer_type}，《{c.title}》）"
+        return f"[{self.n}] {who}：{c.text}"
 
 
 def render_sources(sources: Sequence[Source]) -> str:
@@ -148,7 +151,7 @@ def containment(claim: str, reference: str) -> float:
 class _Sentence:
     line: int
     text: str                    # as shown: canonical [n] markers only
-    cites: list[int]
+    cites: list[int]             # its own markers, or those that open its line ("[2] 惠济区政协：…")
     content: str                 # without markers and list numbering
     structural: bool = False     # headings, connectives: no claim
     lead_in: bool = False        # "惠济区政协建议：" introduces the next sentences
@@ -166,6 +169,7 @@ class Verification:
     text: str                                  # the verified text, markers renumbered 1..k
     used: list[int]                            # source numbers, in the order of the new numbers
     report: dict
+    claims_for: dict = field(default_factory=dict)  # new number -> the sentences that rely on it
 
 
 def _split_sentences(line: str) -> list[str]:
@@ -222,7 +226,7 @@ def attributions(registry, sentence: str, cited_text: str) -> list[str]:
 
 
 def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: float = 0.5,
-           max_unsupported: float = 0.25) -> Verification:
+           max_unsupported: float = 0.25, accept_refusal: bool = False) -> Verification:
     """Check an LLM answer against its numbered sources (see the module docstring)."""
     by_n = {s.n: s for s in sources}
     text = _MD.sub("", raw or "").replace("\r", "")
@@ -237,8 +241,9 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
     seen: set[str] = set()
     duplicates = 0
     for li, line in enumerate(text.split("\n")):
+        opening = [int(x) for x in re.findall(r"\[(\d+)\]", _LEADING_MARKS.match(_LIST_PREFIX.sub("", line)).group(0))]
         for st in _split_sentences(line):
-            cites = list(dict.fromkeys(int(x) for x in _MARK.findall(st)))
+            cites = list(dict.fromkeys(int(x) for x in _MARK.findall(st))) or list(dict.fromkeys(opening))
             content = _LIST_PREFIX.sub("", _MARK.sub("", st)).strip()
             key = re.sub(r"\W", "", content)
             if len(key) >= 6 and key in seen:  # a small model repeating itself
@@ -250,13 +255,25 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
             s.lead_in = not cites and bool(_LEAD_IN.search(content))
             sents.append(s)
 
-    # a trailing fragment cut off by the token limit: no end punctuation, no citation
+    # a trailing fragment cut off by the token limit: ends in neither punctuation nor a marker
     truncated = 0
-    while sents and not sents[-1].cites and not sents[-1].structural and not _SENT_END.search(sents[-1].content[-2:]) \
-            and not sents[-1].lead_in and len(sents) > 1:
-        sents[-1].dropped = True
+    while len(sents) > 1 and not sents[-1].structural and not sents[-1].lead_in \
+            and not re.search(r"(?:[。！？!?；;…”’」』）)]|\[\d+\])\s*$", sents[-1].text):
         truncated += 1
         sents.pop()
+    # the prompt's refusal sentence tacked onto an answer that does cite sources
+    refusals_removed = 0
+    if any(s.cites for s in sents):
+        keep = [s for s in sents if s.cites or not _STANDARD_REFUSAL.fullmatch(re.sub(r"\s", "", s.content))]
+        refusals_removed = len(sents) - len(keep)
+        sents = keep
+
+    # a line's opening marker only counts while it is still shown (its sentence may be a dropped repeat)
+    shown: dict[int, set] = {}
+    for s in sents:
+        shown.setdefault(s.line, set()).update(int(x) for x in _MARK.findall(s.text))
+    for s in sents:
+        s.cites = [n for n in s.cites if n in shown[s.line]]
 
     claims = [s for s in sents if not s.structural]
     valid_cites = [n for s in sents for n in s.cites]
@@ -318,6 +335,9 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         reasons.append(f"{len(flagged)}/{len(checked)} 句缺少依据 (上限 {max_unsupported:.0%})")
     if not refusal and not valid_cites:
         reasons.append("回答没有任何有效引用")
+    if refusal and not accept_refusal:
+        # the extractive answerer found relevant sources; a small model's "无法回答" is not trusted
+        reasons.append("大模型认为资料不能回答，但检索到了相关建议")
     passed = not reasons
     declined = passed and refusal
 
@@ -333,6 +353,10 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         lines.setdefault(s.line, []).append(_MARK.sub(lambda m: f"[{renum[int(m.group(1))]}]", s.text))
     final = "\n".join("".join(parts).strip() for _, parts in sorted(lines.items()) if "".join(parts).strip())
     final = re.sub(r"\n{3,}", "\n\n", final).strip()
+    claims_for: dict[int, list[str]] = {}
+    for s in sents:
+        for n in s.cites:
+            claims_for.setdefault(renum[n], []).append(s.content)
 
     report = {
         "llm_called": True, "passed": passed, "fallback": not passed, "declined": declined,
@@ -340,10 +364,10 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         "cited_sentences": sum(bool(s.cites) for s in checked), "unsupported": flagged,
         "unsupported_share": round(share, 3), "attribution_violations": violations,
         "unnamed_proposers": unnamed, "dangling_markers": dangling, "dangling_numbers": bad,
-        "duplicates_removed": duplicates, "truncated_fragments": truncated,
+        "duplicates_removed": duplicates, "truncated_fragments": truncated, "refusals_removed": refusals_removed,
         "support_threshold": support_threshold, "max_unsupported": max_unsupported,
     }
-    return Verification(passed, not passed, declined, final, used, report)
+    return Verification(passed, not passed, declined, final, used, report, claims_for)
 
 
 def _quote_span(doc_text: str, chunk, claims: Sequence[str]) -> tuple[int, int]:
@@ -393,7 +417,7 @@ class LLMAnswerer:
 
     def __init__(self, base, llm, *, max_sources: int = 6, support_threshold: float = 0.5,
                  max_unsupported: float = 0.25, prompts_dir: Path | None = None, where: str = "",
-                 condense: bool = True):
+                 condense: bool = True, accept_refusal: bool = False):
         if llm is None:
             raise AssistantError("没有提供大模型对象。")
         self.base, self.llm = base, llm
@@ -402,6 +426,7 @@ class LLMAnswerer:
         self.support_threshold, self.max_unsupported = support_threshold, max_unsupported
         self.where = where or getattr(llm, "api_base", "") or type(llm).__name__
         self.use_condense = condense
+        self.accept_refusal = accept_refusal
         self.prompts = {n: load_prompt(n, prompts_dir) for n in PROMPT_FIELDS}
         self.max_question_chars = base.max_question_chars
         self._chunks = {c.chunk_id: c for c in base.index.chunks}
@@ -524,7 +549,7 @@ class LLMAnswerer:
 
     def finish(self, ext: Answer, sources: Sequence[Source], raw: str, standalone: str, t0: float) -> Answer:
         v = verify(raw, sources, self.registry, support_threshold=self.support_threshold,
-                   max_unsupported=self.max_unsupported)
+                   max_unsupported=self.max_unsupported, accept_refusal=self.accept_refusal)
         ctx = dict(ext.context)
         ctx["llm"] = {"model": self.model_name, "standalone_question": standalone, "raw": raw,
                       "sources": [s.chunk.chunk_id for s in sources]}
@@ -538,10 +563,7 @@ class LLMAnswerer:
             text = v.text if v.text and len(v.text) <= 200 else "资料中没有相关内容，无法回答。"
             return Answer(ext.question, text, False, (), timings, ctx)
         by_n = {s.n: s for s in sources}
-        claims_for: dict[int, list[str]] = {}
-        for st in (x for line in v.text.splitlines() for x in _split_sentences(line)):
-            for k in {int(x) for x in _MARK.findall(st)}:
-                claims_for.setdefault(k, []).append(_MARK.sub("", st))
+        claims_for = v.claims_for
         citations = []
         for k, n in enumerate(v.used, 1):
             ch = by_n[n].chunk

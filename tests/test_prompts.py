@@ -36,7 +36,7 @@ def test_prompt_formats_with_sample_values(name):
 
 def test_prompts_say_what_the_issue_requires():
     answer = load_prompt("answer").text + load_prompt("system").text
-    for must in ("只根据", "提出者", "[1]", "无法回答"):
+    for must in ("只根据", "提出者", "[编号]", "无法回答"):
         assert must in answer
     assert "改写" in load_prompt("condense").text
 
