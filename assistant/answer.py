@@ -345,7 +345,10 @@ class ExtractiveAnswerer:
         if listing:
             return [r for r in ranked][: 30], True
         top = ranked[0]
-        found = top[2] + self.cal.margin_weight * margin >= self.cal.found_coverage
+        # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
+        # so for scoped questions ("中牟县政协关于旅游业…") only the topic coverage counts.
+        distinct = 0.0 if (q.proposers or q.types) else margin
+        found = top[2] + self.cal.margin_weight * distinct >= self.cal.found_coverage
         if not found:
             return [top], False
         plural = bool(PLURAL_CUE.search(question)) or bool(q.types)

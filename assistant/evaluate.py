@@ -247,15 +247,20 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print):
         return aggregate_answers([score_answer(i, conversation(ans, i)[0].to_dict(), reg, cmap) for i in items])
 
     base = Calibration()
-    best, best_key = base, None
+    tried = []
     for w in (0.0, 2.0, 4.0, 6.0, 8.0):
         for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
             cal = replace(base, found_coverage=t, margin_weight=w)
             a = score(cal)
             ok = a["rejection_rate"] >= 0.9 and a["over_refusal"] <= 0.05
-            key = (ok, a["rejection_rate"] - a["over_refusal"], a["attribution"]["f1"], -w)
-            if best_key is None or key > best_key:
-                best, best_key = cal, key
+            tried.append((cal, (ok, round(a["rejection_rate"] - a["over_refusal"], 6), round(a["attribution"]["f1"], 6))))
+    best_key = max(k for _, k in tried)
+    # several thresholds usually tie on the dev split: take the middle of the tied range, not its edge
+    ties = [c for c, k in tried if k == best_key]
+    w_mid = sorted(c.margin_weight for c in ties)[len(ties) // 2]
+    same_w = sorted((c for c in ties if c.margin_weight == w_mid), key=lambda c: c.found_coverage)
+    best = same_w[len(same_w) // 2]
+    log("并列最优: " + ", ".join(f"w={c.margin_weight} t={c.found_coverage}" for c in ties))
     log(f"拒答阈值: coverage + {best.margin_weight}*margin >= {best.found_coverage} "
         f"(达标={best_key[0]}, 拒答率-过度拒答={best_key[1]:.3f})")
     best_key2 = None

@@ -27,6 +27,7 @@ class CountingEmbedder(HashEmbedder):
 def tmp_corpus(tmp_path) -> Path:
     root = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", root)
+    (root / "policies").mkdir(exist_ok=True)
     return root
 
 
