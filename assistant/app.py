@@ -281,6 +281,8 @@ def verification_status(answer: Answer) -> str:
     if not v:
         return ""
     if not v.get("llm_called"):
+        if v.get("fallback"):
+            return "【核验】" + "；".join(v.get("reasons") or []) + "，以下为摘录式回答。"
         return "【核验】检索没有找到能回答问题的建议，未调用大模型。"
     if v.get("fallback"):
         return "【核验】未通过：" + "；".join(v.get("reasons") or []) + "。已改用摘录式回答。"

@@ -40,6 +40,7 @@ PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 PROMPT_FIELDS = {"system": frozenset(), "answer": frozenset({"sources", "question"}),
                  "condense": frozenset({"history", "question"})}
 FALLBACK_NOTE = "（生成式回答未通过核验，以下为摘录式回答）"
+TOO_MANY_NOTE = "（涉及的建议超出生成式回答的资料上限，以下为摘录式回答）"
 UNAVAILABLE_NOTE = "（大模型服务暂不可用，以下为摘录式回答）"
 
 # [1] [1,2] [1、3] 【2】 ［3］ [来源1] [资料 2]: whatever a model writes for "source n"
@@ -209,22 +210,6 @@ def _normalize_markers(text: str, n_sources: int) -> tuple[str, int, list[int]]:
     return _ANY_MARKER.sub(sub, text), removed, bad
 
 
-def attributions(registry, sentence: str, cited_text: str) -> list[str]:
-    """Proposers a sentence names as proposers. A short alias inside a phrase quoted from the cited
-    sources (中原 in “中原科技城”, 新郑 in “新郑航空港”) is content, not an attribution."""
-    masked = sentence
-    for alias in sorted(registry.aliases, key=len, reverse=True):
-        if len(alias) < 2:
-            continue
-        for m in list(re.finditer(re.escape(alias), masked)):
-            a, b = m.span()
-            ahead = masked[b:b + 2]
-            if len(ahead) == 2 and all(_CJK.match(ch) for ch in ahead) and (alias + ahead) in cited_text \
-                    and not any(masked[a:].startswith(x) for x in registry.aliases if len(x) > len(alias)):
-                masked = masked[:a] + "\u3000" * (b - a) + masked[b:]
-    return registry.mentioned(masked)
-
-
 def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: float = 0.5,
            max_unsupported: float = 0.25, accept_refusal: bool = False) -> Verification:
     """Check an LLM answer against its numbered sources (see the module docstring)."""
@@ -292,21 +277,27 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
                 if t.lead_in or (not t.cites and registry.mentioned(t.content)):
                     break
                 eff += t.cites
-        cited = "".join(ref_text[n] for n in eff)
-        s.named = attributions(registry, s.content, cited)
+        # strict: any registry name counts as naming that proposer, even inside a phrase ("新郑航空港"),
+        # because that is how a reader (and the benchmark) reads it
+        s.named = registry.mentioned(s.content)
         for p in s.named:
             if not any(p in by_n[n].proposers for n in eff):
                 violations.append({"sentence": s.text.strip(), "proposer": p, "cites": eff,
                                    "reason": "未标注引用" if not eff else "引用的资料不是该提出者的建议"})
-    # every cited proposal names its proposer(s) somewhere in the answer
+    # completeness: every proposal among the sources is cited and its proposer(s) named. The sources
+    # are the proposals retrieval chose, so a passing answer names exactly their proposers: no
+    # attribution is lost or added relative to the extractive answer, only the wording changes.
     named_anywhere = {p for s in sents for p in s.named}
-    unnamed = []
-    for n in dict.fromkeys(valid_cites):
-        src = by_n[n]
-        if src.kind == "proposal":
-            for p in src.proposers:
-                if p not in named_anywhere and p not in unnamed:
-                    unnamed.append(p)
+    cited_pids = {by_n[n].chunk.proposal_id for n in valid_cites}
+    unnamed, uncovered = [], []
+    for src in sources:
+        if src.kind != "proposal":
+            continue
+        for p in src.proposers:
+            if p not in named_anywhere and p not in unnamed:
+                unnamed.append(p)
+        if src.chunk.proposal_id not in cited_pids and src.chunk.proposal_id not in uncovered:
+            uncovered.append(src.chunk.proposal_id)
 
     # support: every claim cites something, and shares enough wording with what it cites
     flagged = []
@@ -330,7 +321,9 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
     if violations:
         reasons.append(f"{len(violations)} 处提出者归属与引用不符")
     if unnamed and not refusal:
-        reasons.append("被引用建议的提出者未写明: " + "、".join(unnamed))
+        reasons.append("资料中建议的提出者未写明: " + "、".join(unnamed))
+    if uncovered and not refusal:
+        reasons.append("遗漏了资料中的建议: " + "、".join(uncovered))
     if not refusal and share > max_unsupported:
         reasons.append(f"{len(flagged)}/{len(checked)} 句缺少依据 (上限 {max_unsupported:.0%})")
     if not refusal and not valid_cites:
@@ -363,7 +356,8 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         "reasons": reasons, "sentences": len(sents), "claims": len(checked),
         "cited_sentences": sum(bool(s.cites) for s in checked), "unsupported": flagged,
         "unsupported_share": round(share, 3), "attribution_violations": violations,
-        "unnamed_proposers": unnamed, "dangling_markers": dangling, "dangling_numbers": bad,
+        "unnamed_proposers": unnamed, "uncovered_proposals": uncovered,
+        "dangling_markers": dangling, "dangling_numbers": bad,
         "duplicates_removed": duplicates, "truncated_fragments": truncated, "refusals_removed": refusals_removed,
         "support_threshold": support_threshold, "max_unsupported": max_unsupported,
     }
@@ -537,6 +531,17 @@ class LLMAnswerer:
             ctx["verification"] = {"llm_called": False, "passed": True, "fallback": False, "declined": True,
                                    "reasons": ["检索未找到能回答问题的建议，未调用大模型"]}
             yield Answer(ext.question, ext.answer, False, (), dict(ext.timings_ms), ctx)
+            return
+        n_props = len({c.proposal_id for c in ext.citations})
+        if n_props > self.max_sources:
+            # the model could not cover every proposal the answer needs: the extractive answer, said so
+            ctx = dict(ext.context)
+            ctx["verification"] = {"llm_called": False, "passed": False, "fallback": True, "declined": False,
+                                   "reasons": [f"回答涉及 {n_props} 份建议，超过资料上限 {self.max_sources}，未调用大模型"]}
+            t = (time.perf_counter() - t0) * 1000
+            yield Answer(ext.question, f"{TOO_MANY_NOTE}\n{ext.answer}", True, ext.citations,
+                         {"retrieve": ext.timings_ms.get("retrieve", 0.0), "answer": t - ext.timings_ms.get("retrieve", 0.0),
+                          "total": t}, ctx)
             return
         standalone = self.condense(ext.question, history)
         prompt = self.prompts["answer"].format(sources=render_sources(sources), question=standalone)

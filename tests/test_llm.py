@@ -157,9 +157,25 @@ def test_proposer_named_without_citation_is_a_violation(hash_engine, make):
 
 
 def test_cited_proposal_must_name_its_proposer(hash_engine, make):
-    ans = make(lambda p: f"{first_sentence(sources_in(p)[1][1])}[1]").answer(Q_PARKS)
+    ans = make(lambda p: "建设中原大数据产业园，打造城市大数据研发产业基地[2]。").answer(Q_PARKS)
     v = ans.context["verification"]
-    assert v["fallback"] and v["unnamed_proposers"] == ["惠济区政协"]
+    assert v["fallback"] and v["unnamed_proposers"] == ["惠济区政协"], v
+
+
+def test_every_source_proposal_must_be_covered(hash_engine, make):
+    """A passing answer names exactly the proposers retrieval chose: dropping one falls back."""
+    q = "各民主党派提了哪些建议"
+    ext = hash_engine.answerer.answer(q)
+    n_props = len({c.proposal_id for c in ext.citations})
+    a = make(lambda p: "\n".join(f"{who.split('（')[0]}建议{first_sentence(c)}[{n}]"
+                                  for n, (who, c) in list(sources_in(p).items())[:1]), max_sources=max(6, n_props))
+    ans = a.answer(q)
+    v = ans.context["verification"]
+    assert v["fallback"] and v["uncovered_proposals"] and check_contract(hash_engine, ans)["found"]
+    # more proposals than sources: the model is not asked, and the text says why
+    a = make(good_answer, max_sources=n_props - 1)
+    ans = a.answer(q)
+    assert a.llm.prompts == [] and ans.answer.startswith("（涉及的建议超出") and ans.citations == ext.citations
 
 
 def test_unsupported_sentences_are_flagged_and_too_many_fall_back(hash_engine, make):
@@ -254,11 +270,11 @@ def test_bad_question_is_refused_like_the_extractive_answerer(make):
         make(good_answer).answer("   ")
 
 
-def test_verify_lead_in_and_quoted_place_names():
+def test_verify_lead_in_renumbering_and_strict_names():
     class C:  # a chunk
         def __init__(self, cid, who, text, title="t"):
             self.chunk_id, self.proposers, self.text, self.title = cid, (who,), text, title
-            self.proposer_type = "x"
+            self.proposer_type, self.proposal_id = "x", cid.split("#")[0]
 
     from assistant.ingest import load_corpus
     from assistant.config import ROOT
@@ -272,6 +288,9 @@ def test_verify_lead_in_and_quoted_place_names():
     assert v.fallback and v.report["attribution_violations"][0]["proposer"] == "惠济区政协"
     v = verify("中原区政协建议加快建设中原科技城[1]。\n九三学社提出了这一建议[1]。", srcs, reg)
     assert v.fallback and any(x["proposer"] == "中原区政协" for x in v.report["attribution_violations"])
+    # strict: a proposer's short name inside a phrase still names that proposer ("惠济" in "惠济黄河")
+    v = verify("九三学社建议加快建设中原科技城，带动惠济黄河沿岸发展[1]。\n惠济区政协建议建设中原大数据产业园[2]。", srcs, reg)
+    assert v.fallback and v.report["attribution_violations"][0]["proposer"] == "惠济区政协"
     # [n] renumbered in order of use; [3] (no such source) removed
     v = verify("惠济区政协建议建设中原大数据产业园[2][3]。九三学社建议加快建设中原科技城[1]。", srcs, reg)
     assert v.passed and v.used == [2, 1] and v.text == "惠济区政协建议建设中原大数据产业园[1]。九三学社建议加快建设中原科技城[2]。"
