@@ -11,7 +11,7 @@ def cmd_ask(args) -> int:
     from .cli import _settings
     from .engine import Engine
     eng = Engine.open(_settings(args))
-    ans = eng.answerer
+    ans = eng.answerer_named(eng.settings.answerer)  # ASSISTANT_ANSWERER=llm selects the LLM
     if args.question == "-":
         # One JSON object per input line; a bad line gets an object with an "error", the rest go on.
         for line in sys.stdin:

