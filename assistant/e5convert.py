@@ -12,7 +12,6 @@ activation rounding.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
