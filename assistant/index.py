@@ -242,7 +242,7 @@ def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | N
         for r in _read_jsonl(folder / "documents.jsonl"):
             r["segments"] = tuple(tuple(s) for s in r["segments"])
             docs[r["doc_id"]] = Document(**r)
-        props = {r["proposal_id"]: Proposal(**{**r, "proposers": tuple(r["proposers"])})
+        props = {r["proposal_id"]: Proposal.from_dict(r)
                  for r in _read_jsonl(folder / "proposals.jsonl")}
         chunks = []
         for r in _read_jsonl(folder / "chunks.jsonl"):

@@ -34,21 +34,49 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Meeting:
+    """The meeting a collection comes from, parsed from its headline, introduction or fields."""
+    name: str                   # as printed, place prefixed when the text names it: "上海市政协十三届二次会议"
+    place: str = ""             # "上海市", "新北区"; "" when nothing names it
+    level: str = ""             # 全国 / 省 / 市 / 区县 / ""
+    session: str = ""           # 届次/会次 as printed: "十三届二次"
+    kind: str = ""              # 全体会议 / 常委会议 / 专题协商 / 大会发言 / 优秀提案 …
+    year: int | None = None     # where printed
+    reports: int | None = None  # number of reports/speeches where printed
+
+    @property
+    def label(self) -> str:
+        return self.name or self.place or "未注明会议"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Proposal:
     proposal_id: str
     doc_id: str
     kind: str              # "proposal", "intro" or "policy"
     title: str
-    proposers: tuple[str, ...]
-    proposer_type: str     # one of the registry types; "" for intro/policy texts
+    proposers: tuple[str, ...]   # organisations first, then members (a member speaking for one is kept too)
+    proposer_type: str     # type of the first proposer; "" for intro/policy texts
     text: str              # == document.text[start:end]
     start: int
     end: int
+    proposer_types: tuple[str, ...] = ()   # one per proposer
+    speakers: tuple[str, ...] = ()         # members among `proposers` who spoke for an organisation
+    meeting: str = ""                      # Meeting.label of its collection
+    item: str = ""                         # position or file stem as printed ("03"), for citing by number
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["proposers"] = list(self.proposers)
+        for k in ("proposers", "proposer_types", "speakers"):
+            d[k] = list(d[k])
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Proposal":
+        return cls(**{**d, **{k: tuple(d.get(k) or ()) for k in ("proposers", "proposer_types", "speakers")}})
 
 
 @dataclass(frozen=True)
