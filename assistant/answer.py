@@ -10,7 +10,7 @@ import math
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -18,49 +18,23 @@ import numpy as np
 
 from .chunk import sentences
 from .errors import AssistantError
+from .question import MeetingWords, ProposerWords, question_words, strip_type_words, type_scope
 from .records import Answer, Citation, Proposal, Turn  # noqa: F401  (re-exported)
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
-# Words that carry no topic: question scaffolding, and names every proposal shares.
-GENERIC = frozenset("""
-郑州 郑州市 我市 市 全市 政协 市政协 委员 委员会 建议 提议 提出 提 提过 提到 说 讲 讲的 提交 报告 调研 调研报告 单位 哪些 哪个 哪家 哪位
-哪几 几 多少 什么 怎么 怎样 如何 为什么 是否 有没有 有没 没有 有 是 的 了 吗 呢 吧 啊 请问 关于 方面 问题 内容 主要 具体 包括 分别
-都 还 也 又 谁 那 那么 这 这个 这些 那些 他们 它们 他 她 它 其 其中 里面 之中 以及 和 与 及 或 各 各自 一共 共 篇 份 条 个 们 要 应 应该
-需要 打算 主张 怎么办 措施 举措 做法 题目 标题 叫 称 一样 相同 同样 别的 其他 另外 些 中 上 下 该 此 还有 单位 提交 市委会 委员会
-出现 涉及 提及 谈到 说到 关注 有关 相关 几份 哪份 哪篇 几篇 有人 各个 之间 认为 咱们 大家 委员们 一下 是不是 一共 总共 分别是 各提
-建议书 报告书 方面的 什么样 哪方面 哪几个 哪两个 哪三个 哪四个 多少 几个 那篇 这篇 文章 提案
-或者 就是 不能 能不能 一些 这样 那样 同时 除了 以外 不算 中有 明确 提法 说法 不同 区别 差异 有何 什么 哪里 哪儿 怎么样
-""".split())
 # Characters that never make a topic on their own; what is left of an unknown run is kept.
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
-_BOILERPLATE = re.compile(r"郑州市政协|市政协|郑州市|政协")
-
-
-def _strip_aliases(text: str, registry, keep: Sequence[str] = ()) -> str:
-    """The text without proposer names (except those of `keep`), longest names first."""
-    for a in sorted(registry.aliases, key=len, reverse=True):
-        if registry.aliases[a] not in keep:
-            text = text.replace(a, " ")
-    return text
-
-TYPE_CUES = [
-    (re.compile(r"民主党派|党派"), "民主党派"),
-    (re.compile(r"专门委员会|专委会|专委|各委员会"), "政协专门委员会"),
-    (re.compile(r"区县|县区|县\(市\)|县（市）|区政协|县政协|县级市|各区|各县|市区"), "区县(市)政协"),
-    (re.compile(r"界别组|界别"), "界别组"),
-    (re.compile(r"委员个人|政协委员|个人|哪位委员|常委"), "政协委员个人"),
-]
-META_CUE = re.compile(r"会议|调研报告|议政(的)?主题|导语|党代会|发展时期|哪些方面|哪几方面|专题议政")
-META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|篇数")  # meta only when nothing else is asked
-# "除了民主党派…以外", "不算县和县级市": types named here are excluded, not asked for
+# A question about the meeting itself (its theme, how many reports), not about one proposal.
+META_CUE = re.compile(r"会议|大会|导语|主题|议题")
+META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
+# "除了民主党派…以外", "不算…": types named here are excluded, not asked for
 NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
 _OR = re.compile(r"或者|或是|还是|或")
-SUBTYPE_CUES = [(re.compile(r"县级市"), "市政协"), (re.compile(r"市区|区政协|各区"), "区政协"), (re.compile(r"县政协|各县"), "县政协")]
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条")
@@ -118,8 +92,10 @@ class _Query:
     exclude_proposers: tuple[str, ...] = ()
     meta: bool = False
     titles: tuple[str, ...] = ()    # proposals whose title the question quotes
-    subtype: str = ""               # name suffix within a type: 县级市 -> "市政协"
     title_scope: bool = False       # "题目就是讲人才的": match the topic against titles only
+    meetings: tuple[str, ...] = ()  # meeting labels the question names ("在…市政协…会议上")
+    scope_words: tuple[str, ...] = ()
+    widened: str = ""               # the scope that matched nothing and was dropped
 
 
 class ExtractiveAnswerer:
@@ -142,10 +118,26 @@ class ExtractiveAnswerer:
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
         self._doc_text = {d.doc_id: d.text for d in index.documents.values()}
         self.meta = meta or next((d.meta for d in index.documents.values() if d.kind == "proposals"), {})
+        self.names = ProposerWords.from_registry(registry)
+        self.meeting_words = MeetingWords.from_documents(index.documents.values())
+        self.meetings = sorted({p.meeting for p in self.answerable if p.meeting})
+        self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
         self._piece_cache: dict[str, list] = {}
         self._chunks_by_pid: dict[str, list] = {}
         for c in index.chunks:
             self._chunks_by_pid.setdefault(c.proposal_id, []).append(c)
+
+    def _boilerplate(self, share: float = 0.5, min_docs: int = 6) -> set:
+        """Words that most proposals share (the city's name, 建议, 政协 …) say nothing about a
+        topic: found by document frequency over this corpus, not listed by hand."""
+        props = [p for p in self.answerable if p.kind == "proposal"]
+        if len(props) < min_docs:
+            return set()
+        df: dict[str, int] = {}
+        for p in props:
+            for w in set(self.analyzer(p.title + " " + p.text)):
+                df[w] = df.get(w, 0) + 1
+        return {w for w, n in df.items() if n / len(props) > share}
 
     # ------------------------------------------------------------------ features
     def idf(self, term: str) -> float:
@@ -156,15 +148,13 @@ class ExtractiveAnswerer:
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
         text = _QUOTED.sub(" ", text)
-        for alias in sorted(self.registry.aliases, key=len, reverse=True):
-            text = text.replace(alias, " ")
-        for rx, _ in TYPE_CUES:
-            text = rx.sub(" ", text)
-        text = _BOILERPLATE.sub(" ", text)
+        text = strip_type_words(self.names.strip(text))
+        for w in self.meeting_words.all_words():
+            text = text.replace(w, " ")
         # Without HMM, jieba invents no words from leftovers ("界别组提了" -> 组提); single
         # characters are nearly all function words in a question (里/过/让/给…).
         all_spans = self.analyzer.spans(text)
-        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in GENERIC]
+        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic]
         # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
         low = text.lower()
         covered = [False] * len(low)
@@ -216,32 +206,31 @@ class ExtractiveAnswerer:
     def resolve(self, question: str, history: Sequence[Turn]) -> _Query:
         negated = " ".join(m.group(1) for m in NEGATION.finditer(question))
         positive = NEGATION.sub(" ", question)
-        mentioned = tuple(self.registry.mentioned(positive))
-        bare = _strip_aliases(positive, self.registry)
-        types = tuple(dict.fromkeys(t for rx, t in TYPE_CUES if rx.search(bare)))
+        mentioned = self.names.mentioned(positive)
+        bare = self.names.strip(positive)
+        types, type_words, _ = type_scope(bare)
         # a type named in the negation is excluded, unless the question also asks for part of it
-        # ("市区的区政协(不算县和县级市)": districts only)
-        excluded = tuple(dict.fromkeys(t for rx, t in TYPE_CUES if rx.search(negated) and t not in types))
+        excluded = tuple(t for t in type_scope(negated)[0] + type_scope(negated)[2] if t not in types)
         if excluded:
-            # "除了民主党派、专委会和区县政协以外，还有哪些单位": every other type
+            # "除了民主党派…以外，还有哪些单位": every other type
             types = tuple(dict.fromkeys(types + tuple(t for t in self.retriever.all_types if t not in excluded)))
-        q = _Query(question, mentioned, types)
-        if "区县(市)政协" in types and not re.search(r"区县|县区|县\(市\)|县（市）", bare):
-            subs = [sfx for rx, sfx in SUBTYPE_CUES if rx.search(bare)]
-            q.subtype = subs[0] if len(subs) == 1 else ""
+        meetings, meeting_words = self.meeting_words.match(question)
+        q = _Query(question, mentioned, types, meetings=meetings,
+                   scope_words=tuple(dict.fromkeys(type_words + meeting_words)))
         terms = self.topic_terms(question)
         q.titles = self._quoted_titles(question)
         if q.titles and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
             q.titles = ()  # "哪些建议提出要打造黄河流域人才高地": the title is the topic, not the target
         q.title_scope = bool(TITLE_CUE.search(question)) and not q.titles
-        q.meta = (not mentioned and not types and not q.titles
-                  and (bool(META_CUE.search(question)) or (bool(META_COUNT_CUE.search(question)) and not terms)))
+        q.meta = (not mentioned and not types and not q.titles and not terms
+                  and bool(META_CUE.search(question) or META_COUNT_CUE.search(question)))
         if not history:
             return q
         prev = history[-1]
         pctx = prev.answer.context if prev.answer is not None else {}
         prev_query = pctx.get("query") or prev.question
-        prev_props = tuple(pctx.get("proposers") or self.registry.mentioned(prev.question))
+        prev_props = tuple(pctx.get("proposers") or self.names.mentioned(prev.question))
+        q.meetings = q.meetings or tuple(pctx.get("meetings") or ())
         prev_ids = tuple(pctx.get("proposal_ids") or ())
         elliptic = bool(ELLIPSIS_CUE.search(question.strip()))
         pronoun = bool(PRONOUN_CUE.search(bare))
@@ -250,7 +239,7 @@ class ExtractiveAnswerer:
             q.proposers = tuple(dict.fromkeys(prev_props + mentioned))
         elif mentioned and not terms and elliptic:
             # "那民盟呢?": the previous question, asked of someone else
-            q.text = f"{question} {_strip_aliases(prev_query, self.registry, keep=mentioned)}"
+            q.text = f"{question} {self.names.strip(prev_query, keep=mentioned)}"
             q.titles = ()
         elif not mentioned:
             if SAME_TITLE_CUE.search(question) and prev_ids:
@@ -277,7 +266,7 @@ class ExtractiveAnswerer:
 
     # ------------------------------------------------------------------ answering
     def answer(self, question: str, history: Sequence[Turn] = (), *, proposers: Sequence[str] = (),
-               types: Sequence[str] = ()) -> Answer:
+               types: Sequence[str] = (), meetings: Sequence[str] = ()) -> Answer:
         t0 = time.perf_counter()
         question = clean_question(question, self.max_question_chars)
         q = self.resolve(question, history)
@@ -286,6 +275,11 @@ class ExtractiveAnswerer:
         if types:
             self.retriever.make_filters((), types)
             q.types = tuple(types)
+        if meetings:
+            unknown = [m for m in meetings if m not in self.meetings]
+            if unknown:
+                raise AssistantError(f"未知的会议 “{unknown[0]}”。", hint="可选: " + "、".join(self.meetings))
+            q.meetings = tuple(meetings)
         cands = self._candidates(q)
         terms = self.topic_terms(q.text)
         t1 = time.perf_counter()
@@ -297,18 +291,32 @@ class ExtractiveAnswerer:
         return Answer(question, result[0], result[1], result[2], timings, result[3])
 
     def _candidates(self, q: _Query) -> list[Proposal]:
+        """The proposals in the question's scope. A scope that leaves nothing is dropped (the
+        answer says so) instead of declining: a user's wording is no reason to find nothing."""
         pool = [p for p in self.proposals if p.kind == "intro"] if q.meta else self.answerable
         if q.restrict:
             pool = [p for p in pool if p.proposal_id in q.restrict]
         if q.titles:
             pool = [p for p in pool if p.title in q.titles]
-        if q.proposers or q.types:
-            # "工商联和政协委员个人各提了什么": named proposers and named types together
-            pool = [p for p in pool if set(p.proposers) & set(q.proposers)
-                    or (p.proposer_type in q.types and all(x.endswith(q.subtype) for x in p.proposers
-                                                           if p.proposer_type == "区县(市)政协"))]
         pool = [p for p in pool if p.proposal_id not in q.exclude
                 and not set(p.proposers) & set(q.exclude_proposers)]
+        if q.meetings:
+            scoped = [p for p in pool if p.meeting in q.meetings]
+            if scoped:
+                pool = scoped
+            else:
+                q.widened, q.meetings = "、".join(q.meetings), ()
+        if q.proposers or q.types:
+            # "工商联和政协委员个人各提了什么": named proposers and named types together
+            scoped = [p for p in pool if set(p.proposers) & set(q.proposers)
+                      or set(p.proposer_types or (p.proposer_type,)) & set(q.types)]
+            if scoped:
+                pool = scoped
+            elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):
+                q.widened = "、".join(q.proposers or q.types)
+                q.proposers, q.types = (), ()
+            else:
+                pool = []
         return pool
 
     def _rank(self, q: _Query, cands: list[Proposal]):
@@ -384,7 +392,7 @@ class ExtractiveAnswerer:
         return sorted(keep)
 
     def _compose(self, question, q: _Query, cands, terms, ranked, margin):
-        ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": []}
+        ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": [], "meetings": list(q.meetings)}
         scope = "、".join(q.proposers) or "、".join(q.types)
         if not cands:
             if q.proposers or q.types or q.restrict or q.exclude or q.exclude_proposers:
@@ -422,17 +430,19 @@ class ExtractiveAnswerer:
                 continue
             ctx["proposal_ids"].append(p.proposal_id)
             body = "".join(f"“{t}”[{n}]" for t, n in quotes)
+            where = f"（{p.meeting}）" if len(self.meetings) > 1 and p.meeting else ""
             if p.kind == "intro":
-                lines.append(f"据本期导语：{body}")
+                lines.append(f"据{p.meeting or '本期'}的导语：{body}")
             elif p.kind == "policy":
                 lines.append(f"政策文本《{p.title}》：{body}")
             else:
-                lines.append(f"{'、'.join(p.proposers)}（{p.proposer_type}）在《{p.title}》中提出：{body}")
+                lines.append(f"{self.who(p)}在《{p.title}》{where}中提出：{body}")
         if not lines:
             return self._decline(q, terms, chosen[0][0], scope), False, (), ctx
         ctx["proposers"] = list(q.proposers) or list(dict.fromkeys(x for c in citations for x in c.proposers))
         head = self._headline(q, terms, chosen)
-        if len(lines) == 1:
+        if q.widened:
+            head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
             text = (head + "\n" if head else "") + lines[0]
         else:
             text = head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1))
@@ -452,12 +462,27 @@ class ExtractiveAnswerer:
             return f"共有 {n} 份建议涉及这一问题："
         return ""
 
+    def who(self, p: Proposal) -> str:
+        """'民进市委（民主党派；胡卫委员发言）', '左燕（政协委员个人）'."""
+        kinds = p.proposer_types or (p.proposer_type,) * len(p.proposers)
+        orgs = [(n, t) for n, t in zip(p.proposers, kinds) if n not in p.speakers]
+        label = "、".join(n for n, _ in orgs) or "、".join(p.proposers)
+        typ = "、".join(dict.fromkeys(t for _, t in orgs if t)) or p.proposer_type
+        if p.speakers:
+            return f"{label}（{typ}；{'、'.join(p.speakers)}委员发言）"
+        return f"{label}（{typ}）" if typ else label
+
     def _decline(self, q: _Query, terms, closest: Proposal, scope: str) -> str:
         missing = [t for t in sorted(terms, key=lambda t: (-len(t), -self.idf(t)))
                    if t not in self._text[closest.proposal_id]]
         topic = "、".join(dict.fromkeys(missing[:3])) or "这一问题"
-        total = sum(p.kind == "proposal" for p in self.proposals)
-        where = f"在{self.meta.get('meeting', '本库')}的 {total} 份建议中" if not scope else f"{scope}的建议中"
+        if scope:
+            where = f"{scope}的建议中"
+        else:
+            in_scope = [p for p in self.answerable if p.kind == "proposal" and (not q.meetings or p.meeting in q.meetings)]
+            named = q.meetings or tuple(self.meetings)
+            label = named[0] if len(named) == 1 else (f"本库 {len(named)} 次会议" if named else "本库")
+            where = f"在{label}的 {len(in_scope)} 份建议中"
         who = "、".join(closest.proposers) or closest.title
         return (f"{where}没有找到关于“{topic}”的内容，无法据此回答。"
                 f"最接近的是{who}的《{closest.title}》，但它并未涉及这一点。")

@@ -14,6 +14,9 @@ def cmd_eval(args) -> int:
     from .cli import _settings
     from .engine import Engine
     settings = _settings(args)
+    if args.corpora:
+        from . import eval_corpora
+        return eval_corpora.main_cli(args)
     eng = Engine.open(settings)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     out_dir = Path(args.out)
@@ -61,6 +64,9 @@ def register(sub, common) -> None:
     p.add_argument("--calibrate", action="store_true", help="先在 dev 上拟合拒答/纳入阈值并写入 assistant/calibration.json")
     p.add_argument("--limit", type=int, help="只跑前 N 题 (CMRC: 前 N 段)")
     p.add_argument("--data", help="CMRC 数据文件 (默认 ../shared/benchmarks/cmrc2018/cmrc2018_dev.squad.json)")
+    p.add_argument("--corpora", nargs="?", const="default", default=None,
+                   help="改为评测其他城市的语料集目录 (默认 ../shared/corpora): 全部载入一个语料库后逐题提问")
+    p.add_argument("--folders", help="与 --corpora 同用: 只用这些子目录 (逗号分隔)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "eval" / "reports"), help="报告目录")
     p.set_defaults(func=cmd_eval)

@@ -10,15 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import AssistantError
+from .meeting import parse_meeting
+from .proposers import (MEMBER, OTHER, ProposerRef, find_inline, mark_speakers, parse_proposers, placed,
+                        short_names, split_heading)
+from .proposers import knowledge_sha256
+from .proposers import types as proposer_types
 from .records import Document, Proposal
 
-NORMALIZATION_VERSION = 1
-TEXT_SUFFIXES = {".txt", ".md"}
-POLICY_SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf"}
+NORMALIZATION_VERSION = 2  # 2: layouts (formats.py), proposer grammar, meetings
+TEXT_SUFFIXES = {".txt", ".md", ".csv"}
+POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
+PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}
 # A paragraph ending in one of these ends a sentence; anything else before a blank line is a
 # page break that split a word (`增强自` / `主创新能力`).
 _TERMINAL = set("。！？；：…”’」』）)!?;:.")
@@ -31,6 +37,9 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 # ----------------------------------------------------------------------------- registry
 @dataclass(frozen=True)
 class Registry:
+    """Optional `proposers.json`: aliases and type overrides on top of the proposer grammar.
+    Without the file the registry is empty and the grammar alone places every proposer; it
+    grows with every proposer the corpus names (see `Corpus.registry`)."""
     types: tuple[str, ...]
     names: dict            # canonical name -> type
     aliases: dict          # alias or canonical -> canonical
@@ -38,6 +47,8 @@ class Registry:
 
     @classmethod
     def load(cls, path: Path) -> "Registry":
+        if not path.is_file():
+            return cls(proposer_types(), {}, {}, "")
         try:
             raw = path.read_bytes()
             data = json.loads(raw.decode("utf-8"))
@@ -46,12 +57,31 @@ class Registry:
             for p in data["proposers"]:
                 for a in [p["name"], *p.get("aliases", [])]:
                     aliases[a] = p["name"]
-        except FileNotFoundError:
-            raise AssistantError(f"找不到提案者名录 {path}。", hint="请在语料目录中放置 proposers.json。")
         except (ValueError, KeyError, TypeError) as e:
-            raise AssistantError(f"提案者名录 {path} 格式有误: {e}")
-        return cls(tuple(data.get("types", sorted(set(names.values())))), names, aliases,
+            raise AssistantError(f"提案者名录 {path} 格式有误: {e}", hint="它是可选的: 删除它则按通用规则识别提出者。")
+        return cls(tuple(dict.fromkeys([*proposer_types(), *data.get("types", [])])), names, aliases,
                    hashlib.sha256(raw).hexdigest())
+
+    def with_corpus(self, proposals) -> "Registry":
+        """This registry plus every proposer the corpus names, typed by the grammar, with the
+        short forms a user types (民盟 for 民盟上海市委) as aliases where they are unambiguous."""
+        names, aliases = dict(self.names), dict(self.aliases)
+        shorts: dict = {}
+        for p in proposals:
+            for who, typ in zip(p.proposers, p.proposer_types or (p.proposer_type,) * len(p.proposers)):
+                if who not in names:
+                    names[who] = typ
+                aliases.setdefault(who, who)
+                for s in short_names(who):
+                    shorts.setdefault(s, set()).add(who)
+        for s, whos in shorts.items():
+            if len(whos) == 1 and s not in aliases:
+                aliases[s] = next(iter(whos))
+        return Registry(self.types, names, aliases, self.sha256)
+
+    def known(self) -> dict:
+        """alias -> (canonical, type), for splitting headings."""
+        return {a: (c, self.names.get(c, "")) for a, c in self.aliases.items()}
 
     def canonical(self, name: str) -> str | None:
         return self.aliases.get(name.strip())
@@ -60,19 +90,8 @@ class Registry:
         return self.names.get(name, "")
 
     def split_heading(self, heading: str) -> tuple[str, tuple[str, ...]]:
-        """'<title> <proposer> [<proposer>…]' -> (title, canonical proposers), matched from the end
-        against the registry because a proposer may itself contain a space (`郑州市政协常委 刘忠明`)."""
-        rest, found = heading.strip(), []
-        keys = sorted(self.aliases, key=len, reverse=True)
-        while True:
-            for k in keys:
-                if rest.endswith(k) and (len(rest) == len(k) or rest[-len(k) - 1].isspace()):
-                    found.insert(0, self.aliases[k])
-                    rest = rest[: -len(k)].rstrip()
-                    break
-            else:
-                break
-        return rest, tuple(found)
+        title, refs = split_heading(heading, self.known())
+        return title, tuple(r.name for r in refs)
 
     def mentioned(self, text: str) -> list[str]:
         """Canonical proposers named anywhere in `text` (longest alias wins, no double counting)."""
@@ -166,39 +185,82 @@ def _strip_span(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-def parse_collection(doc_id: str, path: str, raw: str, registry: Registry) -> tuple[Document, list[Proposal], list[str]]:
-    text, segments, meta = normalize(raw)
-    problems: list[str] = []
-    heads = list(re.finditer(r"^(#{1,6})[ \t]+(.+)$", text, re.M))
-    sections = [h for h in heads if len(h.group(1)) == 3]
-    top = [h for h in heads if len(h.group(1)) < 3]
-    title = next((h.group(2).strip() for h in top if len(h.group(1)) == 1), Path(path).stem)
-    if top:
-        meta["column"] = next((h.group(2).strip() for h in top if len(h.group(1)) == 2), "")
-    intro_start = top[-1].end() if top else 0
-    intro_end = sections[0].start() if sections else len(text)
-    s, e = _strip_span(text, intro_start, intro_end)
+def _refs_for(item, registry: Registry, body: str) -> tuple:
+    """The proposers of one parsed item: heading, proposer/speaker/cosigner fields, or the body."""
+    if item.heading:
+        _, refs = split_heading(item.heading, registry.known())
+    else:
+        refs = parse_proposers(item.proposer_text, bare_names=True)
+        speakers = parse_proposers(item.speaker_text, member_field=True)
+        cosign = parse_proposers(item.cosigners_text, member_field=True)
+        refs = mark_speakers(refs + tuple(r for r in speakers if r.name not in {x.name for x in refs})) + cosign
+        if not refs:
+            refs = find_inline(body)
+    out = []
+    for r in refs:  # the registry's aliases and types win over the grammar's
+        canon = registry.canonical(r.name) or registry.canonical(r.printed) or r.name
+        out.append(ProposerRef(canon, registry.type_of(canon) or r.type, r.printed, r.speaker, r.role))
+    return tuple({r.name: r for r in out}.values())
+
+
+def _fallback_title(text: str, limit: int = 30) -> str:
+    first = re.split(r"[。！？；;!?\n]", text.strip(), maxsplit=1)[0].strip()
+    return first if len(first) <= limit else first[:limit] + "…"
+
+
+def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *, layout_hint: str = "",
+                     single_id: bool = False, source: Path | None = None):
+    """One proposals file -> (Document, proposals without meeting, problems, meeting inputs).
+    `single_id`: a file that holds one item takes the document id as its proposal id."""
+    from . import formats
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        text, segments, meta = raw, ((0, 0, len(raw)),), {}
+        pc = formats.parse_catalogue(path, raw)
+    elif suffix == ".xlsx":
+        pc = formats.parse_xlsx(path, source)
+        text, segments, meta = pc.text, (), {}
+    else:
+        text, segments, meta = normalize(raw)
+        known = registry.known()
+        pc = formats.parse_text(path, text, lambda x: x.strip() in known or placed(parse_proposers(x)))
+    problems = list(pc.problems)
+    title = pc.headline or Path(path).stem
+    meta["layout"] = pc.layout
     proposals = []
-    if e > s:
+    intro = ""
+    if pc.intro_span:
+        s, e = pc.intro_span
         intro = text[s:e]
-        if m := re.search(r"(市政协[^，,。]{2,20}?会议)", intro):
-            meta["meeting"] = m.group(1)
-        if m := re.search(r"提交了?(\d+)篇", intro):
-            meta["report_count"] = int(m.group(1))
         proposals.append(Proposal(f"{doc_id}-00", doc_id, "intro", title, (), "", intro, s, e))
-    for n, h in enumerate(sections, 1):
-        sec_title, who = registry.split_heading(h.group(2))
-        if not who:
-            parts = h.group(2).rsplit(None, 1)
-            sec_title, who = (parts[0], (parts[1],)) if len(parts) == 2 else (parts[0], ("未署名",))
-            problems.append(f"{path}: “{h.group(2).strip()}” 的提出者 {who[0]} 未在 proposers.json 中登记。")
-        types = {registry.type_of(w) or "未登记" for w in who}
-        ptype = types.pop() if len(types) == 1 else "、".join(sorted(types))
-        end = sections[n].start() if n < len(sections) else len(text)
-        s, e = _strip_span(text, h.end(), end)
-        proposals.append(Proposal(f"{doc_id}-{n:02d}", doc_id, "proposal", sec_title, who, ptype, text[s:e], s, e))
-    doc = Document(doc_id, path, title, "proposals", text, hashlib.sha256(raw.encode()).hexdigest(), meta, segments)
-    return doc, proposals, problems
+    orgs, fields = [], []
+    for n, it in enumerate(pc.items, 1):
+        s, e = it.span
+        body = text[s:e]
+        refs = _refs_for(it, registry, body)
+        if it.heading:
+            sec_title = split_heading(it.heading, registry.known())[0]
+        else:
+            sec_title = it.title or _fallback_title(body)
+        if not refs:
+            refs = (ProposerRef("未署名", OTHER, ""),)
+            problems.append(f"{path} 第 {it.line} 行: “{sec_title}” 没有写明提出者。")
+        for r in refs:
+            if r.type == OTHER and r.name != "未署名":
+                problems.append(f"{path}: 提出者 “{r.name}” 无法归类，按“{OTHER}”处理 (可在 proposers.json 中登记类型)。")
+        orgs += [r.name for r in refs if r.type != MEMBER]
+        fields.append(it.meeting_text)
+        pid = doc_id if single_id and len(pc.items) == 1 else f"{doc_id}-{n:02d}"
+        proposals.append(Proposal(pid, doc_id, "proposal", sec_title, tuple(r.name for r in refs), refs[0].type,
+                                  body, s, e, tuple(r.type for r in refs), tuple(r.name for r in refs if r.speaker),
+                                  "", it.item or f"{n:02d}"))
+    if m := re.search(r"提交了?(\d+)篇", intro):
+        meta["report_count"] = int(m.group(1))
+    digest = hashlib.sha256(source.read_bytes() if suffix == ".xlsx" else raw.encode()).hexdigest()
+    doc = Document(doc_id, path, title, "proposals", text, digest, meta, segments)
+    inputs = {"headline": pc.headline, "intro": intro, "fields": fields, "proposers": orgs,
+              "years": [it.year_text for it in pc.items if it.year_text]}
+    return doc, proposals, problems, inputs
 
 
 def parse_policy(doc_id: str, path: str, raw: str) -> tuple[Document, list[Proposal]]:
@@ -235,7 +297,7 @@ class Corpus:
 
     @property
     def sha256(self) -> str:
-        h = hashlib.sha256(f"norm{NORMALIZATION_VERSION}|{self.registry.sha256}".encode())
+        h = hashlib.sha256(f"norm{NORMALIZATION_VERSION}|{self.registry.sha256}|{knowledge_sha256()}".encode())
         for d in sorted(self.documents, key=lambda d: d.path):
             h.update(f"|{d.path}:{d.raw_sha256}".encode())
         return h.hexdigest()
@@ -245,8 +307,8 @@ class Corpus:
         return sum(p.kind == "proposal" for p in self.proposals)
 
 
-def _slug(path: Path, taken: set) -> str:
-    base = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", path.stem).strip("_") or "doc"
+def _slug(base_name: str, taken: set) -> str:
+    base = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", base_name).strip("_") or "doc"
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}_{n}", n + 1
@@ -254,32 +316,62 @@ def _slug(path: Path, taken: set) -> str:
     return slug
 
 
+def _collection_key(rel_in_sub: Path) -> str:
+    """Files in a folder under proposals/ form one collection (a meeting's files, an upload);
+    a file directly in proposals/ is a collection by itself."""
+    return rel_in_sub.parts[0] if len(rel_in_sub.parts) > 1 else rel_in_sub.as_posix()
+
+
 def load_corpus(root: Path) -> Corpus:
     root = Path(root)
     if not root.is_dir():
         raise AssistantError(f"语料目录 {root} 不存在。", hint="用 ASSISTANT_CORPUS 指定语料目录。")
-    corpus = Corpus(root, Registry.load(root / "proposers.json"))
+    registry = Registry.load(root / "proposers.json")
+    corpus = Corpus(root, registry)
     taken: set = set()
-    for sub, suffixes in (("proposals", TEXT_SUFFIXES), ("policies", POLICY_SUFFIXES)):
+    collections: dict[str, list] = {}
+    for sub, suffixes in (("proposals", PROPOSAL_SUFFIXES), ("policies", POLICY_SUFFIXES)):
         folder = root / sub
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            if not path.is_file() or path.name.startswith(".") or path.name.lower() == "readme.md":
+            if not path.is_file() or any(x.startswith(".") for x in path.relative_to(folder).parts) \
+                    or path.name.lower() == "readme.md":
                 continue
             rel = path.relative_to(root).as_posix()
             if path.suffix.lower() not in suffixes:
                 corpus.problems.append(f"{rel}: 不支持的文件类型，已跳过 (支持 {', '.join(sorted(suffixes))})。")
                 continue
             try:
-                raw = read_text(path)
+                raw = read_text(path) if path.suffix.lower() != ".xlsx" else ""
+                if sub == "proposals":
+                    inner = path.relative_to(folder)
+                    base = "-".join([*inner.parts[:-1], path.stem])
+                    doc, props, probs, inputs = parse_collection(_slug(base, taken), rel, raw, registry,
+                                                                 single_id=len(inner.parts) > 1, source=path)
+                    corpus.problems.extend(dict.fromkeys(probs))
+                    collections.setdefault(_collection_key(inner), []).append((doc, props, inputs))
+                    continue
+                doc, props = parse_policy("doc-" + _slug(path.stem, taken), rel, raw)
             except AssistantError as e:
                 corpus.problems.append(f"{rel}: {e.message.split(': ', 1)[-1]}")
                 continue
-            if sub == "proposals":
-                doc, props, probs = parse_collection(_slug(path, taken), rel, raw, corpus.registry)
-                corpus.problems.extend(probs)
-            else:
-                doc, props = parse_policy("doc-" + _slug(path, taken), rel, raw)
+            except Exception as e:  # a malformed file must not stop the rest of the corpus
+                corpus.problems.append(f"{rel}: 无法解析 ({type(e).__name__}: {e})，已跳过。")
+                continue
             corpus._add(doc, props)
+    for key, members in collections.items():
+        meeting = parse_meeting(
+            headline=next((i["headline"] for _, _, i in members if i["headline"]), ""),
+            intro="\n".join(i["intro"] for _, _, i in members if i["intro"]),
+            fields=[f for _, _, i in members for f in [*i["fields"], *i["years"]]],
+            proposers=[o for _, _, i in members for o in i["proposers"]],
+            fallback=Path(key).stem)
+        for doc, props, _ in members:
+            doc.meta["meeting"] = meeting.to_dict()
+            doc.meta["collection"] = key
+            corpus._add(doc, [replace(p, meeting=meeting.label) for p in props])
+    seen_other = set()
+    corpus.problems = [p for p in corpus.problems if not (p in seen_other or seen_other.add(p))]
     if not corpus.proposals:
         raise AssistantError(f"语料目录 {root} 中没有可用的文本。", hint="把建议汇编放进 proposals/，政策文本放进 policies/。")
+    corpus.registry = registry.with_corpus(corpus.proposals)
     return corpus

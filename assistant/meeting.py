@@ -1,0 +1,123 @@
+"""Which meeting a collection comes from: parsed from its headline, introduction and fields.
+
+General patterns only (cppcc.json): "<place>政协<N>届<M>次会议", "政协<place>第N届委员会第M次会议",
+"…常委会议", years, "提交了26篇" / "18位委员". The place, when the meeting name omits it
+("市政协十届一次会议"), is the one its proposers' organisations name most often.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable
+
+from .proposers import knowledge, place_of
+from .records import Meeting
+
+_NUM = "一二三四五六七八九十百零〇两"
+_CN = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_PLACE = r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)"
+_SESSION = re.compile(
+    rf"(?:(?P<p1>{_PLACE})?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?))?\s*第?(?P<term>[{_NUM}\d]+)届(?:委员会)?\s*第?"
+    rf"(?P<n>[{_NUM}\d]+)次(?P<kind>全体会议|常委会议|常务委员会会议|主席会议|会议)")
+_NATIONAL = re.compile(r"全国政协")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年度|年|-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})")
+_YEAR_OF_WORK = re.compile(r"(?<!\d)((?:19|20)\d{2})年度")
+_COUNT = re.compile(rf"(?:提交了?|共|收到|编发|通报表扬了?|对)?([\d{_NUM}]{{1,4}})(?:篇|份|件|位政协委员|位委员|名委员|位)")
+
+
+def cn_number(s: str) -> int | None:
+    """'十三' -> 13, '二十' -> 20, '26' -> 26."""
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        elif ch in _CN:
+            cur = _CN[ch]
+        else:
+            return None
+    return total + cur
+
+
+def _level(place: str, national: bool) -> str:
+    if national:
+        return "全国"
+    if not place:
+        return ""
+    if any(place.startswith(c) for c in knowledge()["provincial_cities"]) and place.endswith("市"):
+        return "省"
+    if place.endswith(("省", "自治区", "特别行政区")):
+        return "省"
+    if place.endswith(("区", "县", "旗", "自治县")):
+        return "区县"
+    if place.endswith(("市", "州", "盟", "自治州")):
+        return "市"
+    return ""
+
+
+def _kind(texts: Iterable[str]) -> str:
+    joined = "\n".join(texts)
+    for kind, words in knowledge()["meeting_kinds"]:
+        if any(w in joined for w in words):
+            return kind
+    return ""
+
+
+def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (),
+                  proposers: Iterable[str] = (), fallback: str = "") -> Meeting:
+    """The meeting of one collection. `fields` are 会议 values of its items, `proposers` the
+    organisation names (for the place), `fallback` a name to show when nothing is printed."""
+    fields = [f for f in fields if f]
+    sources = [*fields, headline, intro]
+    m = None
+    for src in sources:
+        m = _SESSION.search(src or "")
+        if m:
+            break
+    national = any(_NATIONAL.search(s or "") for s in sources)
+    place = ""
+    if m:
+        # "在市政协…": a word before the level is no place
+        place = (m["p1"] or m["p2"] or "").strip().lstrip(knowledge()["place_leading_noise"])
+    if len(place) <= 1:  # a bare level word (市政协) names no place
+        place = ""
+    places = Counter(p for p in (place_of(x) for x in proposers) if p)
+    if not place and places:
+        # the place most of its organisations name; a lower-level unit (郏县政协) in a city's
+        # collection is outvoted by the city's parties
+        top = places.most_common()
+        place = top[0][0]
+        # a city's collection with district units: prefer the place that others start with
+        for p, _ in top:
+            if any(q != p and q.startswith(p) for q in places):
+                place = p
+                break
+    name = ""
+    if m:
+        printed = m.group(0).strip().lstrip(knowledge()["place_leading_noise"])
+        if place and place not in printed:
+            # "市政协十届一次会议" in a collection whose organisations name 平顶山市
+            printed = place + (printed[1:] if printed[:1] in "省市区县" else printed)
+        name = printed
+    kind = _kind([headline, intro, *fields])
+    if m and m["kind"] in ("常委会议", "常务委员会会议") and not kind:
+        kind = "常委会议"
+    year = None
+    for src in [headline, *fields, intro]:
+        if y := _YEAR_OF_WORK.search(src or "") or _YEAR.search(src or ""):
+            year = int(y.group(1))
+            break
+    reports = None
+    for src in [headline, intro]:
+        if c := _COUNT.search(src or ""):
+            reports = cn_number(c.group(1))
+            break
+    if not name:
+        name = fallback or (f"{place}政协" if place else "")
+    return Meeting(name=name, place=place, level=_level(place, national), session=(f"{m['term']}届{m['n']}次" if m else ""),
+                   kind=kind, year=year, reports=reports)

@@ -1,0 +1,262 @@
+"""Who proposed it: a proposer grammar built from general CPPCC knowledge (assistant/cppcc.json).
+
+It places any proposer string of any city or level without a per-corpus list: the eight
+democratic parties at any level and place, 工商联, people's organisations, 无党派人士, 界别,
+special committees, district/county CPPCCs, individual members (胡卫委员, 委员张龙, 市政协常委陶颖,
+副主委陈振华) and joint strings ("市政协经济委员会和经济界"). A member beside an organisation
+spoke for it: both are proposers, the member is marked as speaker. A string it cannot place is
+kept verbatim and typed 其他. `proposers.json`, where present, only adds aliases and overrides.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+KNOWLEDGE_FILE = Path(__file__).with_name("cppcc.json")
+OTHER = "其他"
+MEMBER = "政协委员个人"
+_CJK_NAME = r"[\u4e00-\u9fff·]{2,4}"
+_SPACE = re.compile(r"\s+")
+# characters that end organisation names, never personal ones
+_ORG_CHARS = re.compile(r"[会委组界团联协党社府局厅办院所校部处室队站]")
+
+
+@lru_cache(maxsize=1)
+def knowledge() -> dict:
+    return json.loads(KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+
+
+def knowledge_sha256() -> str:
+    """Changes with the grammar's data, so an index built with other knowledge is rebuilt."""
+    import hashlib
+    return hashlib.sha256(KNOWLEDGE_FILE.read_bytes()).hexdigest()
+
+
+def types() -> tuple[str, ...]:
+    return tuple(knowledge()["types"])
+
+
+@dataclass(frozen=True)
+class ProposerRef:
+    name: str            # organisation as printed (spaces squeezed); a member's bare name
+    type: str            # one of types()
+    printed: str = ""    # the string it was read from
+    speaker: bool = False  # a member who spoke for an organisation named beside them
+    role: str = ""       # 委员 / 常委 / 副主委 … for members
+
+
+def _alts(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict:
+    k = knowledge()
+    party_names = [p["short"] for p in k["parties"]] + [f for p in k["parties"] for f in p["full"]]
+    roles = _alts(k["member_roles"])
+    officers = _alts(k["officer_roles"])
+    cppcc = _alts(k["cppcc_words"])
+    places = _alts(k["place_suffixes"])
+    return {
+        "party": re.compile(f"({_alts(party_names)})"),
+        "party_short": {f: p["short"] for p in k["parties"] for f in [p["short"], *p["full"]]},
+        "federation": re.compile(_alts(k["federation"])),
+        "people": re.compile(f"(?:{_alts(k['people_orgs'])})$"),
+        "nonparty": re.compile(_alts(k["nonparty"])),
+        "sector": re.compile(f"(?:{_alts(k['sector_suffixes'])})$"),
+        "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])})$"),
+        "cppcc": re.compile(cppcc),
+        "committee": re.compile(f"(?:{cppcc}).*(?:{_alts(k['committee_suffixes'])})$"),
+        "local": re.compile(f"(?:{places})(?:{cppcc})$|{_alts(k['local_cppcc'])}$"),
+        # 胡卫委员 / 陈俊杰常委
+        "member_suffix": re.compile(f"^(?P<name>{_CJK_NAME}?)(?P<role>{roles})$"),
+        # 委员张龙 / 市政协常委陶颖 / 郑州市政协常委 刘忠明 / 特邀委员 王某
+        "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
+        # 副主委陈振华 / 主任朱晓杰
+        "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
+        # 经济界委员陈俊杰
+        "sector_member": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{1,12}}界(?:别组|别)?)(?P<role>{roles})(?P<name>{_CJK_NAME})$"),
+        "role_only": re.compile(f"^[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?(?:{roles})$"),
+        "bare_name": re.compile(f"^{_CJK_NAME}$"),
+        "joiners": re.compile(f"(?:{_alts(k['joiners'])}|\\s+)"),
+        "place": re.compile(f"([\u4e00-\u9fff]{{1,6}}?(?:{places}))"),
+    }
+
+
+def classify(name: str) -> str:
+    """The type of one organisation string, or OTHER. Members are recognised by `parse_one`."""
+    s = _SPACE.sub("", name)
+    if not s:
+        return OTHER
+    P = _patterns()
+    if P["sector_word"].match(s):
+        return "界别"
+    if P["nonparty"].search(s):
+        return "无党派人士"
+    if P["party"].search(s) and not P["sector"].search(s):
+        return "民主党派"
+    if P["federation"].search(s) and not P["sector"].search(s):
+        return "工商联"
+    if P["sector"].search(s) and len(s) >= 2:
+        return "界别"
+    if P["local"].search(s):
+        return "区县(市)政协"
+    if P["committee"].search(s):
+        return "政协专门委员会"
+    if P["people"].search(s):
+        return "人民团体"
+    return OTHER
+
+
+def parse_one(text: str) -> tuple[ProposerRef, ...]:
+    """One proposer string without joiners -> refs (a 界别 member yields the 界别 and the member)."""
+    s = _SPACE.sub(" ", text).strip()
+    if not s:
+        return ()
+    P = _patterns()
+    flat = s.replace(" ", "")
+    if m := P["sector_member"].match(flat):
+        return (ProposerRef(m["org"], "界别", s), ProposerRef(m["name"], MEMBER, s, role=m["role"]))
+    t = classify(flat)
+    if t != OTHER:
+        return (ProposerRef(flat, t, s),)
+    for key in ("member_prefix", "member_suffix", "officer"):
+        m = P[key].match(s) or P[key].match(flat)
+        if m:
+            name = m["name"].strip()
+            # "社法委员" is no person: a member's name never ends in a committee word
+            if key == "member_suffix" and (P["committee"].search(name) or name.endswith(("会", "组"))):
+                continue
+            return (ProposerRef(name, MEMBER, s, role=m["role"]),)
+    return (ProposerRef(flat, OTHER, s),)
+
+
+def placed(refs) -> bool:
+    return bool(refs) and all(r.type != OTHER for r in refs)
+
+
+def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool = False) -> tuple[ProposerRef, ...]:
+    """A proposer field as printed -> refs. Joint strings are split only where every part is a
+    proposer on its own ("市政协经济委员会和经济界"), never inside one name ("社会福利和社会保障界").
+    With member_field (a 发言人 column), a bare name is a member; with bare_names (a 提案者
+    field, never a heading whose title words look alike), a 2-3 character name is one too."""
+    s = _SPACE.sub(" ", text or "").strip()
+    if not s:
+        return ()
+    whole = parse_one(s)
+    best = _split(s)
+    refs = best if best is not None and len(best) > len(whole) else whole
+    if len(refs) == 1 and refs[0].type == OTHER and _patterns()["bare_name"].match(refs[0].name) and (
+            member_field or (bare_names and len(refs[0].name) <= 3 and not _ORG_CHARS.search(refs[0].name))):
+        refs = (ProposerRef(refs[0].name, MEMBER, s),)
+    return mark_speakers(refs)
+
+
+@lru_cache(maxsize=4096)
+def _split(s: str) -> tuple[ProposerRef, ...] | None:
+    """The segmentation at joiners with the most parts, every part placed; None if there is none."""
+    P = _patterns()
+    cuts = [(m.start(), m.end()) for m in P["joiners"].finditer(s)]
+    best = None
+    if placed(r := parse_one(s)):
+        best = r
+    for a, b in cuts:
+        left, right = s[:a].strip(), s[b:].strip()
+        if not left or not right:
+            continue
+        lr = parse_one(left)
+        # an organisation the grammar cannot type ("…协会") still ends like one
+        if not placed(lr) and not (len(left) >= 3 and _ORG_CHARS.search(left[-1])):
+            continue
+        rr = _split(right)
+        if rr is None:
+            continue
+        cand = lr + rr
+        if best is None or len(cand) > len(best):
+            best = cand
+    return best
+
+
+def mark_speakers(refs: tuple[ProposerRef, ...]) -> tuple[ProposerRef, ...]:
+    """Members listed with an organisation spoke for it."""
+    orgs = [r for r in refs if r.type != MEMBER]
+    if not orgs:
+        return refs
+    return tuple(ProposerRef(r.name, r.type, r.printed, True, r.role) if r.type == MEMBER else r for r in refs)
+
+
+def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[ProposerRef, ...]]:
+    """'<title> <proposer> [<proposer>…]' -> (title, refs), peeled from the end token by token.
+    `known` maps registry aliases to (canonical, type); a registry name may contain spaces."""
+    rest = _SPACE.sub(" ", heading).strip()
+    found: list[ProposerRef] = []
+    P = _patterns()
+    keys = sorted(known or {}, key=len, reverse=True)
+    while rest:
+        hit = next((k for k in keys if rest.endswith(k) and (len(rest) == len(k) or rest[-len(k) - 1] == " ")), None)
+        if hit:
+            canon, typ = known[hit]
+            found[:0] = [ProposerRef(canon, typ, hit)]
+            rest = rest[: -len(hit)].rstrip()
+            continue
+        head, _, last = rest.rpartition(" ")
+        if not head and found:
+            break  # never take the whole title as a proposer
+        refs = parse_proposers(last)
+        if placed(refs):
+            found[:0] = list(refs)
+            rest = head.rstrip()
+            continue
+        # "郑州市政协常委 刘忠明": a bare name right after a role word
+        h2, _, role = head.rpartition(" ")
+        if P["bare_name"].match(last) and role and P["role_only"].match(role):
+            found[:0] = list(parse_one(f"{role}{last}"))
+            rest = h2.rstrip()
+            continue
+        break
+    if not rest and found:  # a heading that is all proposers has no title: keep the first token
+        rest = found[0].printed
+        found = found[1:]
+    return rest, mark_speakers(tuple(found))
+
+
+def find_inline(text: str) -> tuple[ProposerRef, ...]:
+    """Proposers named in running text: "胡卫委员代表民进市委作…", "委员张龙提出…"."""
+    P = _patterns()
+    roles = _alts(knowledge()["member_roles"])
+    out: list[ProposerRef] = []
+    m = re.search(f"({_CJK_NAME}?)({roles})代表([^，,。作就在]{{2,30}}?)(?:作|就|在|发言)", text)
+    if m:
+        org = parse_proposers(m.group(3))
+        if placed(org):
+            out += list(org) + [ProposerRef(m.group(1), MEMBER, m.group(0), True, m.group(2))]
+    for m in re.finditer(f"(?<![\u4e00-\u9fff])({roles})({_CJK_NAME}?)(?=提出|建议|认为|指出|表示|发言|代表)", text):
+        out.append(ProposerRef(m.group(2), MEMBER, m.group(0), role=m.group(1)))
+    return tuple(out)
+
+
+def place_of(name: str) -> str:
+    """The place an organisation names, if any: 民革平顶山市委会 -> 平顶山市, 民进市委 -> ''."""
+    P = _patterns()
+    s = P["party"].sub("", _SPACE.sub("", name), count=1)
+    s = re.sub(r"^中国", "", s)
+    m = P["place"].match(s)
+    if not m:
+        return ""
+    place = m.group(1)
+    # a bare level word (市委, 区政协) names no place
+    return place
+
+
+def short_names(name: str) -> tuple[str, ...]:
+    """Shorter forms a user may type for an organisation: the party's short name."""
+    P = _patterns()
+    out = []
+    if m := P["party"].search(name):
+        out.append(P["party_short"][m.group(1)])
+    if P["federation"].search(name):
+        out.append("工商联")
+    return tuple(dict.fromkeys(x for x in out if x != name))
