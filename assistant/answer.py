@@ -18,7 +18,7 @@ import numpy as np
 
 from .chunk import sentences
 from .errors import AssistantError
-from .question import MeetingWords, ProposerWords, question_words, strip_type_words, type_scope
+from .question import ORDINAL, MeetingWords, ProposerWords, question_words, strip_type_words, type_scope
 from .records import Answer, Citation, Proposal, Turn  # noqa: F401  (re-exported)
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -27,6 +27,7 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
+_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
 # A question about the meeting itself (its theme, how many reports), not about one proposal.
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
@@ -122,6 +123,8 @@ class ExtractiveAnswerer:
         self.meeting_words = MeetingWords.from_documents(index.documents.values())
         self.meetings = sorted({p.meeting for p in self.answerable if p.meeting})
         self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
+        # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
+        self._meeting_phrases = [w for w in question_words() if len(w) >= 3]
         self._piece_cache: dict[str, list] = {}
         self._chunks_by_pid: dict[str, list] = {}
         for c in index.chunks:
@@ -148,9 +151,13 @@ class ExtractiveAnswerer:
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
         text = _QUOTED.sub(" ", text)
-        text = strip_type_words(self.names.strip(text))
+        text = ORDINAL.sub(" ", strip_type_words(self.names.strip(text)))
+        for w in sorted(self._meeting_phrases, key=len, reverse=True):
+            text = text.replace(w, " ")
         for w in self.meeting_words.all_words():
             text = text.replace(w, " ")
+        # what is left of "上海市委" once the place is gone is a unit word, not a topic
+        text = _UNIT_LEFTOVER.sub(" ", text)
         # Without HMM, jieba invents no words from leftovers ("界别组提了" -> 组提); single
         # characters are nearly all function words in a question (里/过/让/给…).
         all_spans = self.analyzer.spans(text)
@@ -208,7 +215,10 @@ class ExtractiveAnswerer:
         positive = NEGATION.sub(" ", question)
         mentioned = self.names.mentioned(positive)
         bare = self.names.strip(positive)
-        types, type_words, _ = type_scope(bare)
+        types, type_words, inside = type_scope(bare)
+        if inside and not types and not self.topic_terms(positive):
+            # "哪些发言来自民主党派的基层委员会": the type is all there is to ask about
+            types, type_words = inside, inside
         # a type named in the negation is excluded, unless the question also asks for part of it
         excluded = tuple(t for t in type_scope(negated)[0] + type_scope(negated)[2] if t not in types)
         if excluded:
@@ -223,7 +233,8 @@ class ExtractiveAnswerer:
             q.titles = ()  # "哪些建议提出要打造黄河流域人才高地": the title is the topic, not the target
         q.title_scope = bool(TITLE_CUE.search(question)) and not q.titles
         q.meta = (not mentioned and not types and not q.titles and not terms
-                  and bool(META_CUE.search(question) or META_COUNT_CUE.search(question)))
+                  and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
+                  and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
         if not history:
             return q
         prev = history[-1]

@@ -1,8 +1,13 @@
 """议政助手 web UI (Gradio 6): presentation only. It calls the library and formats what comes back.
 
-Tabs: 问答 (chat with cited answers + sources panel + Markdown export), 先例查找 (drafters paste a
-draft or topic), 建议浏览 (every proposal, readable in full). Named API endpoints for scripts:
+Tabs: 问答 (chat with cited answers + sources panel + Markdown export; filters by proposer, type
+and meeting), 先例查找 (drafters paste a draft or topic), 建议浏览 (every proposal, readable in full),
+语料管理 (upload a collection, preview what was parsed, import it, remove one; the index is rebuilt
+and the chat uses the new engine without a restart). Named API endpoints for scripts:
 /ask, /precedents, /proposal, /proposals (see `build_app`).
+
+Every handler reads the current engine from an `EngineHolder` once and uses it to the end, so a
+corpus change never mixes two indexes inside one request.
 
 Safety rule of this module: every string that comes from a user or a document is escaped
 (`esc` for HTML, `md_text` for the chatbot's Markdown) before it is put into markup, and errors
@@ -25,6 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network: no tel
 
 import gradio as gr  # noqa: E402
 
+from . import collections as colls  # noqa: E402
 from .answer import Answer, Citation, Turn, clean_question  # noqa: E402
 from .errors import AssistantError  # noqa: E402
 
@@ -89,6 +95,16 @@ CSS = """
 .yz-overlaps ul { padding-left: 1.2em; margin: .3em 0 0 0; }
 .yz-overlaps li { margin: .3em 0; line-height: 1.6; }
 .yz-overlaps mark { color: inherit; border-radius: 3px; }
+#yz-header .yz-meetings { display: flex; flex-wrap: wrap; gap: .3em .5em; margin: .45em 0 0 0; padding: 0; list-style: none; }
+#yz-header .yz-meetings li { font-size: .85em; padding: .1em .6em; border-radius: 999px;
+                             background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
+#yz-header .yz-meetings b { color: #b42318; font-weight: 600; }
+.yz-problems { margin: .3em 0 .6em 0; padding-left: 1.2em; line-height: 1.7; }
+.yz-problems li.yz-fatal { color: #b42318; font-weight: 600; }
+.yz-problems li.yz-warn { color: #93370d; }
+.yz-problems .yz-where { font-family: var(--font-mono); font-size: .9em; margin-right: .4em; }
+.yz-msg.yz-bad { background: #fef3f2; border: 1px solid #fecdca; }
+.yz-counts { display: flex; flex-wrap: wrap; gap: .4em; margin: .4em 0; }
 """
 
 
@@ -159,22 +175,50 @@ def highlight(text: str, base: int, spans: Iterable[tuple]) -> str:
     return "".join(out)
 
 
+def meeting_counts(engine) -> dict[str, int]:
+    """Meeting label -> number of proposals in the index, in corpus order ("未注明会议" for none)."""
+    docs, out = engine.index.documents, {}
+    for p in engine.index.proposals.values():
+        if p.kind == "proposal":
+            label = colls.meeting_label(p, docs.get(p.doc_id)) or colls.NO_MEETING
+            out[label] = out.get(label, 0) + 1
+    return out
+
+
+def meeting_choices(engine) -> list[str]:
+    """Every meeting label the 会议 filter can select (what `Proposal.meeting` says)."""
+    docs = engine.index.documents
+    return list(dict.fromkeys(lab for p in engine.index.proposals.values() if p.kind == "proposal"
+                              if (lab := colls.meeting_label(p, docs.get(p.doc_id)))))
+
+
 def corpus_summary(engine) -> dict:
     docs = [d for d in engine.index.documents.values() if d.kind == "proposals"]
     props = [p for p in engine.index.proposals.values() if p.kind == "proposal"]
-    meetings = list(dict.fromkeys(d.meta.get("meeting") for d in docs if d.meta.get("meeting")))
+    counts = meeting_counts(engine)
+    meetings = [m for m in counts if m != colls.NO_MEETING]
     topics = list(dict.fromkeys(d.title for d in docs if d.title))
     return {"proposals": len(props), "proposers": len({x for p in props for x in p.proposers}),
-            "meetings": meetings, "topics": topics, "documents": len(engine.index.documents)}
+            "meetings": meetings, "meeting_counts": counts, "topics": topics,
+            "documents": len(engine.index.documents)}
 
 
 def subtitle_html(engine) -> str:
+    """The header: what the corpus holds, with every meeting and its number of proposals."""
     s = corpus_summary(engine)
-    where = "、".join(s["meetings"]) or "本库"
-    topic = "".join(f"“{t}”" for t in s["topics"])
-    line = (f"收录{where}{('围绕' + topic + '专题议政') if topic else ''}的 {s['proposals']} 份建议"
-            f"（{s['proposers']} 个提出单位）。回答只摘录原文，每条建议都注明提出者，并可查看引文出处。")
-    return (f'<div id="yz-header"><h1>{esc(TITLE)}</h1><p class="yz-sub">{esc(line)}</p></div>')
+    counts = s["meeting_counts"]
+    tail = "回答只摘录原文，每条建议都注明提出者，并可查看引文出处。"
+    if len(counts) <= 1:
+        where = "、".join(s["meetings"]) or "本库"
+        topic = "".join(f"“{t}”" for t in s["topics"][:1])
+        line = (f"收录{where}{('围绕' + topic + '专题议政') if topic else ''}的 {s['proposals']} 份建议"
+                f"（{s['proposers']} 个提出单位）。{tail}")
+        chips = ""
+    else:
+        line = f"收录 {len(counts)} 个会议的 {s['proposals']} 份建议（{s['proposers']} 个提出单位）。{tail}"
+        chips = '<ul class="yz-meetings">' + "".join(
+            f"<li>{esc(m)} <b>{n}</b> 份</li>" for m, n in counts.items()) + "</ul>"
+    return (f'<div id="yz-header"><h1>{esc(TITLE)}</h1><p class="yz-sub">{esc(line)}</p>{chips}</div>')
 
 
 # ---------------------------------------------------------------------------------------- 问答
@@ -360,8 +404,19 @@ def proposal_dict(engine, proposal_id: str) -> dict:
     return d
 
 
+def _meeting_of(engine, p) -> str:
+    if p.kind == "policy":
+        return ""
+    return colls.meeting_label(p, engine.index.documents.get(p.doc_id)) or colls.NO_MEETING
+
+
 def proposal_rows(engine) -> list[list[str]]:
-    return [[p.proposal_id, p.title, _who(p.proposers, p.kind), _type_label(p)]
+    return [[p.proposal_id, p.title, _who(p.proposers, p.kind), _type_label(p), _meeting_of(engine, p)]
+            for p in engine.index.proposals.values()]
+
+
+def proposal_choices(engine) -> list[tuple[str, str]]:
+    return [(f"{p.proposal_id}  {p.title} — {_who(p.proposers, p.kind)}", p.proposal_id)
             for p in engine.index.proposals.values()]
 
 
@@ -372,8 +427,15 @@ def proposal_html(engine, proposal_id: str | None) -> str:
     meta = doc.meta or {}
     rows = [("建议编号", p.proposal_id), ("提出者", _who(p.proposers, p.kind)), ("类型", _type_label(p)),
             ("所属文件", f"{doc.title}（{doc.path}）")]
-    if meta.get("meeting"):
-        rows.append(("会议", meta["meeting"]))
+    if p.kind != "policy":
+        rows.append(("会议", _meeting_of(engine, p)))
+        m = meta.get("meeting")
+        if isinstance(m, dict):
+            extra = " · ".join(str(x) for x in (m.get("level"), m.get("kind"),
+                                          m.get("year") and f"{m['year']} 年",
+                                          m.get("reports") and f"{m['reports']} 篇报告") if x)
+            if extra:
+                rows.append(("会议信息", extra))
     if meta.get("column"):
         rows.append(("栏目", meta["column"]))
     if meta.get("bylines"):
@@ -384,46 +446,145 @@ def proposal_html(engine, proposal_id: str | None) -> str:
             f'<dl class="yz-dl">{dl}</dl><div class="yz-doc">{esc(p.text)}</div></div>')
 
 
+# ---------------------------------------------------------------------------------------- 语料管理
+KIND_CHOICES = [(label, kind) for kind, label in colls.KINDS.items()]
+PREVIEW_HEADERS = ["文件", "序号", "标题", "提出者", "类型", "会议"]
+COLLECTION_HEADERS = ["合集", "类别", "文件", "建议数", "会议"]
+UPLOAD_HELP = ("**上传一个合集**（一次上传的文件为一个合集，存放在语料目录的 `proposals/<合集名>/` 或 "
+               "`policies/<合集名>/` 下）。支持：`.txt` `.md` 建议汇编（`### 标题 提出者` 分节或编号列表）、"
+               "`.csv` `.xlsx` 目录表（表头含 标题、提案者/提出者、会议 等列）、`.docx` `.pdf` `.txt` 单篇建议"
+               "（开头写 `标题：` `提案者：` `会议：`），以及政策文本。先“解析预览”核对解析结果，再“确认导入”；"
+               "有无法解析的文件时不会导入任何内容。")
+
+
+def preview_rows(preview) -> list[list[str]]:
+    if preview is None:
+        return []
+    return [[i.file, i.item, i.title, "、".join(i.proposers) or ("政策文本" if i.kind == "policy" else "—"),
+             "、".join(i.proposer_types) or ("政策文本" if i.kind == "policy" else ""),
+             "" if i.kind == "policy" else (i.meeting or colls.NO_MEETING)] for i in preview.items]
+
+
+def problems_html(problems) -> str:
+    if not problems:
+        return ""
+    lis = "".join(
+        f'<li class="{"yz-fatal" if p.fatal else "yz-warn"}">{"无法导入" if p.fatal else "提示"}：'
+        f'<span class="yz-where">{esc(p.file or "上传")}{esc(f" 第 {p.line} 行") if p.line else ""}</span>'
+        f'{esc(p.message)}</li>' for p in problems)
+    return f'<ul class="yz-problems">{lis}</ul>'
+
+
+def preview_html(preview) -> str:
+    """Summary of a staged upload: counts, meetings, and every problem with its file and line."""
+    if preview is None:
+        return '<div class="yz-empty">选择文件后点“解析预览”：这里会显示解析出的每一份建议和所有问题，确认无误后再导入。</div>'
+    c = preview.counts
+    what = f"{c['proposals']} 份建议" + (f"、{c['policies']} 份政策文本" if c["policies"] else "")
+    meetings = "；".join(f"{m}（{n} 份）" for m, n in preview.meetings.items())
+    head = (f"合集 “{preview.name}”（{colls.KINDS.get(preview.kind, preview.kind)}）：{c['files']} 个文件，解析出 {what}"
+            + (f"，{c['proposers']} 个提出者" if c["proposers"] else "")
+            + (f"，另有导语 {c['intros']} 段" if c["intros"] else "") + "。"
+            + (f"会议：{meetings}。" if meetings else ""))
+    renamed = "".join(f"文件 {a} 已存为 {b}。" for a, b in preview.renamed)
+    if preview.ok:
+        tail = (f"有 {c['problems']} 条提示（不影响导入，请核对）。" if c["problems"] else "没有发现问题。") + "确认无误后点“确认导入”。"
+        msg = f'<div class="yz-msg yz-ok">{esc(head)}{esc(renamed)}{esc(tail)}</div>'
+    else:
+        n = c["fatal"] or 1
+        msg = (f'<div class="yz-msg yz-bad">{esc(head)}{esc(renamed)}'
+               f'{esc(f"有 {n} 个问题使这次上传无法导入：修正或移除有问题的文件后重新预览。语料没有任何改动。")}</div>')
+    return msg + problems_html(sorted(preview.problems, key=lambda p: (not p.fatal, p.file, p.line or 0)))
+
+
+def collections_rows(engine) -> list[list[str]]:
+    cs = colls.list_collections(engine.settings.corpus_dir)
+    stats = colls.collection_stats(engine, cs)
+    rows = []
+    for c in cs:
+        st = stats.get(c.name, {})
+        n = st.get("proposals", 0) if c.kind == "proposals" else st.get("policies", 0)
+        meetings = "、".join(f"{m}（{k}）" for m, k in st.get("meetings", {}).items())
+        rows.append([c.name, c.label, "、".join(c.files[:6]) + (f" 等 {len(c.files)} 个" if len(c.files) > 6 else ""),
+                     str(n), meetings])
+    return rows
+
+
+def collection_names(engine) -> list[str]:
+    return [c.name for c in colls.list_collections(engine.settings.corpus_dir)]
+
+
+def status_html(message: str, ok: bool = True) -> str:
+    return f'<div class="yz-msg {"yz-ok" if ok else "yz-bad"}">{esc(message)}</div>'
+
+
+def _accepts(fn, name: str) -> bool:
+    import inspect
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _filters(fn, proposers, types, meetings) -> dict:
+    """Keyword filters for an answerer's answer()/stream(); the meeting filter only where supported."""
+    kw = {"proposers": tuple(proposers or ()), "types": tuple(types or ())}
+    if meetings:
+        if not _accepts(fn, "meetings"):
+            raise AssistantError("当前的回答方式还不支持按会议筛选，请清空“只看这些会议”后再问。")
+        kw["meetings"] = tuple(meetings)
+    return kw
+
+
 # ---------------------------------------------------------------------------------------- the app
 def build_app(engine) -> gr.Blocks:
-    """The whole UI over one engine. Launch with `launch()` (or `app.launch(**launch_kwargs())`)."""
-    answerer, finder, retriever = engine.answerer, engine.precedents, engine.retriever  # built once, before threads
+    """The whole UI over an Engine or an `EngineHolder` (which the 语料管理 tab swaps after a corpus
+    change). Launch with `launch()` (or `app.launch(**launch_kwargs())`)."""
+    from .engine import EngineHolder
+    holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
+    first = holder.engine
+    first.answerer, first.precedents, first.retriever  # built once, before threads
     from .llm import UNAVAILABLE_NOTE, llm_configured
-    settings = getattr(engine, "settings", None)
+    settings = getattr(first, "settings", None)
     llm_available = settings is not None and llm_configured(settings)
     default_mode = MODE_LLM if llm_available and settings.answerer == "llm" else MODE_EXTRACTIVE
-    proposer_choices = list(retriever.all_proposers)
-    type_choices = list(retriever.all_types)
     export_dir = Path(tempfile.mkdtemp(prefix="yizheng-export-"))
-    proposal_choices = [(f"{p.proposal_id}  {p.title} — {_who(p.proposers, p.kind)}", p.proposal_id)
-                        for p in engine.index.proposals.values()]
+
+    def current():
+        eng = holder.engine
+        return eng, eng.answerer, eng.precedents
 
     # ---- API endpoints (also what the UI handlers call) -----------------------------------------
     @_edge
-    def ask(question: str, proposers: list[str] | None = None, types: list[str] | None = None) -> dict:
+    def ask(question: str, proposers: list[str] | None = None, types: list[str] | None = None,
+            meetings: list[str] | None = None) -> dict:
         """Answer one question (no conversation history). Returns Answer.to_dict(): question, answer,
         found, citations [{n, chunk_id, proposal_id, title, proposers, proposer_type, quote, start, end,
-        score}], timings_ms."""
-        a = engine.answerer_named("llm") if default_mode == MODE_LLM else answerer
-        return a.answer(question, proposers=proposers or (), types=types or ()).to_dict()
+        score}], timings_ms. Optional filters: proposers, proposer types, meeting labels."""
+        eng = holder.engine
+        a = eng.answerer_named("llm") if default_mode == MODE_LLM else eng.answerer
+        return a.answer(question, **_filters(a.answer, proposers, types, meetings)).to_dict()
 
     @_edge
     def precedents(draft: str, k: int = 5, proposers: list[str] | None = None,
                    types: list[str] | None = None) -> dict:
         """Find precedent proposals for a draft paragraph or topic. Returns {draft, found, message,
         precedents: [{proposal_id, title, proposers, proposer_type, score, overlaps}], timings_ms}."""
-        return precedent_dict(finder.find(draft, _k(k), proposers=proposers or (), types=types or ()))
+        return precedent_dict(holder.engine.precedents.find(draft, _k(k), proposers=proposers or (), types=types or ()))
 
     @_edge
     def proposal(proposal_id: str) -> dict:
         """One proposal in full: Proposal fields (text, offsets…) plus its document and chunks."""
-        return proposal_dict(engine, proposal_id)
+        return proposal_dict(holder.engine, proposal_id)
 
     @_edge
     def proposals() -> list[dict]:
-        """Every proposal: proposal_id, title, proposers, proposer_type, kind."""
+        """Every proposal: proposal_id, title, proposers, proposer_type, kind, meeting."""
+        eng = holder.engine
         return [{"proposal_id": p.proposal_id, "title": p.title, "proposers": list(p.proposers),
-                 "proposer_type": p.proposer_type, "kind": p.kind} for p in engine.index.proposals.values()]
+                 "proposer_type": p.proposer_type, "kind": p.kind, "meeting": _meeting_of(eng, p)}
+                for p in eng.index.proposals.values()]
 
     def _k(k) -> int:
         try:
@@ -431,8 +592,9 @@ def build_app(engine) -> gr.Blocks:
         except (TypeError, ValueError):
             raise AssistantError("k 必须是 1 到 20 之间的整数。") from None
 
-    # ---- UI handlers -----------------------------------------------------------------------------
-    def respond(message, chat, answers, who, kinds, mode=None):
+    # ---- UI handlers: 问答 ---------------------------------------------------------------------
+    def respond(message, chat, answers, who, kinds, mode=None, meetings=None):
+        eng, answerer, _ = current()   # this request uses this engine to the end
         chat, answers = list(chat or []), list(answers or [])
         keep = gr.skip()
         history = [Turn(a.question, a) for a in answers]
@@ -442,9 +604,10 @@ def build_app(engine) -> gr.Blocks:
             # replaces them; an unreachable model falls back to the extractive answer with a note
             started = False
             try:
-                llm_answerer = engine.answerer_named("llm")
+                llm_answerer = eng.answerer_named("llm")
                 acc, last = "", 0.0
-                for piece in llm_answerer.stream(message, history, proposers=who or (), types=kinds or ()):
+                stream = llm_answerer.stream(message, history, **_filters(llm_answerer.stream, who, kinds, meetings))
+                for piece in stream:
                     if isinstance(piece, Answer):
                         ans = piece
                         break
@@ -459,7 +622,7 @@ def build_app(engine) -> gr.Blocks:
                         yield chat, keep, keep, keep, ""
             except AssistantError as e:
                 try:  # a question the extractive answerer also refuses is the user's to fix
-                    ext = answerer.answer(message, history, proposers=who or (), types=kinds or ())
+                    ext = answerer.answer(message, history, **_filters(answerer.answer, who, kinds, meetings))
                 except AssistantError as e2:
                     raise _error(e2) from None
                 log.warning("LLM unavailable, extractive fallback: %s", e.message)
@@ -472,7 +635,7 @@ def build_app(engine) -> gr.Blocks:
                 chat = chat[:-2]
         if ans is None:
             try:
-                ans = answerer.answer(message, history, proposers=who or (), types=kinds or ())
+                ans = answerer.answer(message, history, **_filters(answerer.answer, who, kinds, meetings))
             except AssistantError as e:
                 raise _error(e) from None
             except Exception:
@@ -489,12 +652,13 @@ def build_app(engine) -> gr.Blocks:
         chat[-1] = {"role": "assistant", "content": answer_markdown(ans) + (f"\n\n{md_text(status)}" if status else "")}
         path = export_dir / f"yizheng-answer-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{len(answers)}-{id(ans) % 10000}.md"
         try:
-            path.write_text(export_markdown(engine, ans, {"提出者筛选": who, "类型筛选": kinds}), encoding="utf-8")
+            path.write_text(export_markdown(eng, ans, {"提出者筛选": who, "类型筛选": kinds, "会议筛选": meetings}),
+                            encoding="utf-8")
             download = gr.DownloadButton(value=str(path), interactive=True)
         except Exception:
             log.exception("could not write the export file")
             download = gr.DownloadButton(value=None, interactive=False)
-        yield chat, answers, sources_html(engine, ans), download, ""
+        yield chat, answers, sources_html(eng, ans), download, ""
 
     def _check(text, limit) -> dict:
         try:
@@ -505,34 +669,105 @@ def build_app(engine) -> gr.Blocks:
 
     def check_question(message, chat, answers, who, kinds, *rest):
         """Runs before `respond`: a bad question gets its message under the textbox, nothing else moves."""
-        return (_check(message, answerer.max_question_chars),) + (gr.validate(True, ""),) * (4 + len(rest))
+        return (_check(message, holder.engine.answerer.max_question_chars),) + (gr.validate(True, ""),) * (4 + len(rest))
 
     def check_draft(draft, k, who, kinds):
-        return (_check(draft, finder.max_chars),) + (gr.validate(True, ""),) * 3
+        return (_check(draft, holder.engine.precedents.max_chars),) + (gr.validate(True, ""),) * 3
 
     def clear():
-        return [], [], sources_html(engine, None), gr.DownloadButton(value=None, interactive=False), ""
+        return [], [], sources_html(holder.engine, None), gr.DownloadButton(value=None, interactive=False), ""
 
+    # ---- 先例查找 / 建议浏览 ---------------------------------------------------------------------
     @_edge
     def find_ui(draft, k, who, kinds):
+        eng, _, finder = current()
         res = finder.find(draft, _k(k), proposers=who or (), types=kinds or ())
-        return precedents_html(engine, res, strong=finder.min_lexical)
+        return precedents_html(eng, res, strong=finder.min_lexical)
 
     def pick_row(evt: gr.SelectData):
+        eng = holder.engine
         row = evt.row_value or []
         pid = row[0] if row else None
         if pid is None and isinstance(evt.index, (list, tuple)):
-            ids = list(engine.index.proposals)
+            ids = list(eng.index.proposals)
             i = evt.index[0]
             pid = ids[i] if 0 <= i < len(ids) else None
-        return gr.Dropdown(value=pid) if pid in engine.index.proposals else gr.skip()
+        return gr.Dropdown(value=pid) if pid in eng.index.proposals else gr.skip()
 
     def show(pid):
-        return proposal_html(engine, pid)
+        return proposal_html(holder.engine, pid)
+
+    # ---- 语料管理 --------------------------------------------------------------------------------
+    def corpus_views(eng) -> tuple:
+        """Everything that shows the corpus, for `refresh_outputs` (same order)."""
+        who_c, type_c = list(eng.retriever.all_proposers), list(eng.retriever.all_types)
+        def multi(choices):
+            return gr.Dropdown(choices=choices, value=[], multiselect=True)
+        return (subtitle_html(eng), multi(who_c), multi(type_c), multi(meeting_choices(eng)), multi(who_c), multi(type_c),
+                browse_note(eng), proposal_rows(eng), gr.Dropdown(choices=proposal_choices(eng), value=None),
+                collections_rows(eng), gr.Dropdown(choices=collection_names(eng), value=None))
+
+    def refresh():
+        """On page load: a page opened after a corpus change shows the current corpus."""
+        return corpus_views(holder.engine)
+
+    @_edge
+    def preview_ui(files, name, kind, old):
+        paths = [f if isinstance(f, str) else getattr(f, "name", None) or (f or {}).get("path") for f in (files or [])]
+        preview = colls.stage([p for p in paths if p], holder.settings.corpus_dir, name=(name or "").strip() or None,
+                              kind=kind or "proposals")
+        colls.discard(old)
+        return (preview, preview_rows(preview), preview_html(preview),
+                gr.Button(interactive=preview.ok), "")
+
+    @_edge
+    def accept_ui(preview, progress=gr.Progress()):
+        if preview is None:
+            raise AssistantError("请先上传文件并点“解析预览”。")
+        progress(0.0, desc="开始导入")
+        coll, eng = colls.import_collection(preview, holder, progress=lambda f, d: progress(f, desc=d))
+        counts = eng.index.manifest.get("counts", {})
+        stats = colls.collection_stats(eng, [coll]).get(coll.name, {})
+        n = stats.get("proposals", 0) if coll.kind == "proposals" else stats.get("policies", 0)
+        msg = (f"已导入合集 “{coll.name}”：{len(coll.files)} 个文件，{n} 份{'建议' if coll.kind == 'proposals' else '政策文本'}。"
+               f"索引已更新（新向量化 {counts.get('embedded', '?')} 个文本块，复用 {counts.get('reused', '?')} 个），"
+               "问答中即可检索。")
+        return (status_html(msg), None, [], preview_html(None), gr.Button(interactive=False), None) + corpus_views(eng)
+
+    def ask_remove(name):
+        if not name:
+            return gr.Row(visible=False), status_html("请先在下拉框中选择要删除的合集。", ok=False)
+        eng = holder.engine
+        try:
+            c = colls.find_collection(name, eng.settings.corpus_dir)
+        except AssistantError as e:
+            return gr.Row(visible=False), status_html(e.message, ok=False)
+        st = colls.collection_stats(eng, [c]).get(c.name, {})
+        n = st.get("proposals", 0) + st.get("policies", 0)
+        msg = (f"确定删除合集 “{c.name}” 吗？它的 {len(c.files)} 个文件、{n} 份{'建议' if c.kind == 'proposals' else '文本'}"
+               f"将从索引中移除（文件移到语料目录的 {colls.TRASH}/ 下，可以找回）。")
+        return gr.Row(visible=True), status_html(msg, ok=False)
+
+    def cancel_remove():
+        return gr.Row(visible=False), ""
+
+    @_edge
+    def remove_ui(name, progress=gr.Progress()):
+        if not name:
+            raise AssistantError("请先选择要删除的合集。")
+        progress(0.0, desc="开始删除")
+        trashed, eng = colls.remove_collection(name, holder, progress=lambda f, d: progress(f, desc=d))
+        msg = f"已删除合集 “{name}”，索引已更新。文件已移到 {trashed.parent.name}/{trashed.name}（在语料目录的 {colls.TRASH}/ 下）。"
+        return (gr.Row(visible=False), status_html(msg)) + corpus_views(eng)
+
+    def browse_note(eng) -> str:
+        return f"共 {len(eng.index.proposals)} 条（含导语）。点选表格中的一行，或在下拉框中选择，即可阅读全文。"
 
     # ---- layout ----------------------------------------------------------------------------------
+    eng0 = first
+    proposer_choices, type_choices = list(eng0.retriever.all_proposers), list(eng0.retriever.all_types)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.HTML(subtitle_html(engine), elem_id="yz-header-wrap")
+        header = gr.HTML(subtitle_html(eng0), elem_id="yz-header-wrap")
         with gr.Tabs():
             with gr.Tab("问答", id="tab-ask"):
                 answers_state = gr.State([])
@@ -552,6 +787,8 @@ def build_app(engine) -> gr.Blocks:
                                               info="可多选；留空表示全部", elem_id="yz-who")
                             kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型",
                                                 info="民主党派、专门委员会、区县(市)政协…", elem_id="yz-kinds")
+                            meetings = gr.Dropdown(meeting_choices(eng0), multiselect=True, label="只看这些会议",
+                                                   info="语料中的全部会议", elem_id="yz-meetings")
                         mode = gr.Radio([MODE_EXTRACTIVE, MODE_LLM], value=default_mode, label="回答方式",
                                         info="生成式回答先经核验（引用编号、提出者归属、原文依据），未通过则改用摘录式回答",
                                         visible=llm_available, elem_id="yz-mode")
@@ -563,7 +800,7 @@ def build_app(engine) -> gr.Blocks:
                                     examples_per_page=10)
                     with gr.Column(scale=4, min_width=360):
                         gr.HTML('<div class="yz-panel-title">来源</div>')
-                        sources = gr.HTML(sources_html(engine, None), elem_id="yz-sources", max_height=720)
+                        sources = gr.HTML(sources_html(eng0, None), elem_id="yz-sources", max_height=720)
 
             with gr.Tab("先例查找", id="tab-precedent"):
                 gr.Markdown("粘贴一段建议草稿或输入一个主题，查找已经提出过相同或相近主张的建议；"
@@ -578,25 +815,57 @@ def build_app(engine) -> gr.Blocks:
                         find_btn = gr.Button("查找先例", variant="primary", elem_id="yz-find")
                         gr.Examples(DRAFT_EXAMPLES, inputs=draft, label="示例草稿")
                     with gr.Column(scale=6, min_width=420):
-                        found = gr.HTML(precedents_html(engine, None), elem_id="yz-precedents")
+                        found = gr.HTML(precedents_html(eng0, None), elem_id="yz-precedents")
 
             with gr.Tab("建议浏览", id="tab-browse"):
-                gr.Markdown(f"共 {len(engine.index.proposals)} 条（含导语）。点选表格中的一行，或在下拉框中选择，即可阅读全文。")
-                table = gr.Dataframe(value=proposal_rows(engine), headers=["编号", "标题", "提出者", "类型"],
-                                     datatype=["str", "str", "str", "str"], interactive=False, wrap=True,
+                note = gr.Markdown(browse_note(eng0), elem_id="yz-browse-note")
+                table = gr.Dataframe(value=proposal_rows(eng0), headers=["编号", "标题", "提出者", "类型", "会议"],
+                                     datatype=["str", "str", "str", "str", "str"], interactive=False, wrap=True,
                                      max_height=420, elem_id="yz-table", show_label=False)
-                pick = gr.Dropdown(proposal_choices, label="选择建议", value=None, elem_id="yz-pick")
-                detail = gr.HTML(proposal_html(engine, None), elem_id="yz-detail")
+                pick = gr.Dropdown(proposal_choices(eng0), label="选择建议", value=None, elem_id="yz-pick")
+                detail = gr.HTML(proposal_html(eng0, None), elem_id="yz-detail")
+
+            with gr.Tab("语料管理", id="tab-corpus"):
+                preview_state = gr.State(None)
+                gr.Markdown(UPLOAD_HELP)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=380):
+                        uploads = gr.File(file_count="multiple", type="filepath", label="上传文件",
+                                          file_types=sorted(set(colls.SUFFIXES["proposals"]) | set(colls.SUFFIXES["policies"])),
+                                          elem_id="yz-upload", height=170)
+                    with gr.Column(scale=4, min_width=300):
+                        coll_name = gr.Textbox(label="合集名称", placeholder="留空则用第一个文件名，例如“2024年全会提案”",
+                                               max_lines=1, elem_id="yz-coll-name")
+                        coll_kind = gr.Radio(KIND_CHOICES, value="proposals", label="类别", elem_id="yz-coll-kind")
+                        with gr.Row():
+                            preview_btn = gr.Button("解析预览", variant="secondary", elem_id="yz-preview")
+                            accept_btn = gr.Button("确认导入", variant="primary", interactive=False, elem_id="yz-accept")
+                import_status = gr.HTML("", elem_id="yz-import-status")
+                preview_box = gr.HTML(preview_html(None), elem_id="yz-preview-report")
+                preview_table = gr.Dataframe(value=[], headers=PREVIEW_HEADERS, datatype=["str"] * 6, interactive=False,
+                                             wrap=True, max_height=360, elem_id="yz-preview-table", show_label=False)
+                gr.HTML('<div class="yz-panel-title">语料中的合集</div>')
+                coll_table = gr.Dataframe(value=collections_rows(eng0), headers=COLLECTION_HEADERS,
+                                          datatype=["str"] * 5, interactive=False, wrap=True, max_height=300,
+                                          elem_id="yz-collections", show_label=False)
+                with gr.Row(equal_height=True):
+                    coll_pick = gr.Dropdown(collection_names(eng0), value=None, label="选择合集", scale=4,
+                                            elem_id="yz-coll-pick")
+                    remove_btn = gr.Button("删除", variant="stop", scale=1, min_width=90, elem_id="yz-remove")
+                remove_status = gr.HTML("", elem_id="yz-remove-status")
+                with gr.Row(visible=False, elem_id="yz-remove-confirm") as confirm_row:
+                    confirm_btn = gr.Button("确认删除", variant="stop", elem_id="yz-remove-yes")
+                    cancel_btn = gr.Button("取消", variant="secondary", elem_id="yz-remove-no")
 
             from .app_bench import benchmark_tab
             from .config import ROOT
-            benchmark_tab(engine, ROOT / "eval" / "reports",
+            benchmark_tab(eng0, ROOT / "eval" / "reports",
                           answerers=("extractive", "llm") if llm_available else ("extractive",))
 
         # ---- events: UI ones are private (not in the API docs, not callable by clients) ----------
         ui = dict(api_visibility="private")
         outs = [chatbot, answers_state, sources, download, question]
-        ins = [question, chatbot, answers_state, who, kinds] + ([mode] if llm_available else [])
+        ins = [question, chatbot, answers_state, who, kinds, mode, meetings]
         question.submit(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
         ask_btn.click(respond, ins, outs, show_progress="minimal", validator=check_question, **ui)
         clear_btn.click(clear, None, outs, **ui)
@@ -604,6 +873,20 @@ def build_app(engine) -> gr.Blocks:
         find_btn.click(find_ui, [draft, k, p_who, p_kinds], found, validator=check_draft, **ui)
         table.select(pick_row, None, pick, **ui)
         pick.change(show, pick, detail, **ui)
+
+        views = [header, who, kinds, meetings, p_who, p_kinds, note, table, pick, coll_table, coll_pick]
+        preview_btn.click(preview_ui, [uploads, coll_name, coll_kind, preview_state],
+                          [preview_state, preview_table, preview_box, accept_btn, import_status], **ui)
+        # a new file selection invalidates the preview: import only what was previewed
+        uploads.change(lambda: gr.Button(interactive=False), None, accept_btn, **ui)
+        accept_btn.click(accept_ui, preview_state,
+                         [import_status, preview_state, preview_table, preview_box, accept_btn, uploads] + views,
+                         concurrency_limit=1, concurrency_id="corpus", **ui)
+        remove_btn.click(ask_remove, coll_pick, [confirm_row, remove_status], **ui)
+        cancel_btn.click(cancel_remove, None, [confirm_row, remove_status], **ui)
+        confirm_btn.click(remove_ui, coll_pick, [confirm_row, remove_status] + views,
+                          concurrency_limit=1, concurrency_id="corpus", **ui)
+        app.load(refresh, None, views, **ui)
 
         # ---- named API ---------------------------------------------------------------------------
         gr.api(ask, api_name="ask")
@@ -622,7 +905,8 @@ def theme():
 
 def launch_kwargs() -> dict:
     """What app.launch() needs besides host/port (in Gradio 6 theme and css belong to launch)."""
-    return dict(theme=theme(), css=CSS, show_error=False, ssr_mode=False, footer_links=["api"], quiet=True)
+    return dict(theme=theme(), css=CSS, show_error=False, ssr_mode=False, footer_links=["api"], quiet=True,
+                max_file_size=f"{colls.MAX_FILE_BYTES // 1048576}mb")
 
 
 def launch(settings=None, *, engine=None, host: str | None = None, port: int | None = None,
@@ -632,7 +916,7 @@ def launch(settings=None, *, engine=None, host: str | None = None, port: int | N
     from .engine import shared_engine
     settings = settings or Settings.from_env()
     engine = engine or shared_engine(settings)
-    app = build_app(engine)
+    app = build_app(engine)  # an Engine or an EngineHolder
     app.queue(default_concurrency_limit=concurrency, max_size=128)
     opts = launch_kwargs()
     opts.update(kwargs)

@@ -8,7 +8,9 @@ The data is read from ../shared/benchmarks/cmrc2018 (CC BY-SA 4.0) and never cop
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import resource
 import sys
 import time
@@ -58,22 +60,64 @@ def load_cmrc(path: Path, limit: int | None = None) -> CmrcSet:
     return CmrcSet(chunks, questions, contexts)
 
 
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def embed_cached(embedder, texts: list, *, kind: str = "passage", cache_dir: Path | None = None, batch: int = 64,
+                 progress=None) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` (embed_passages or embed_queries), reusing a cache file keyed by the
+    model's fingerprint and each text's sha256. Returns (vectors, how many were embedded now).
+    A --limit run and the full run share one cache; a changed model or prompt gets a new file."""
+    vecs = np.zeros((len(texts), embedder.dim), np.float32)
+    keys = [_text_key(t) for t in texts]
+    cached: dict = {}
+    path = None
+    if cache_dir is not None:
+        fp = hashlib.sha256(f"{embedder.fingerprint}|{kind}".encode()).hexdigest()[:20]
+        path = Path(cache_dir) / f"{kind}-{fp}.npz"
+        if path.is_file():
+            try:
+                z = np.load(path)
+                if z["vecs"].shape[1:] == (embedder.dim,):
+                    cached = dict(zip(z["keys"].tolist(), z["vecs"]))
+            except Exception:  # a torn or foreign file: embed again and overwrite it
+                cached = {}
+    todo = []
+    for i, k in enumerate(keys):
+        v = cached.get(k)
+        if v is None:
+            todo.append(i)
+        else:
+            vecs[i] = v
+    todo.sort(key=lambda i: len(texts[i]))  # batch similar lengths
+    embed = embedder.embed_passages if kind == "passage" else embedder.embed_queries
+    for s in range(0, len(todo), batch):
+        ids = todo[s:s + batch]
+        vecs[ids] = embed([texts[i] for i in ids])
+        if progress:
+            progress(min(s + batch, len(todo)), len(todo))
+    if path is not None and todo:
+        for i in todo:
+            cached[keys[i]] = vecs[i]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.array(list(cached)), vecs=np.stack(list(cached.values())))
+        os.replace(tmp, path)
+    return vecs, len(todo)
+
+
 def build_memory_index(chunks: list, embedder, analyzer: Analyzer, *, text=lambda c: c.index_text, batch: int = 64,
-                       progress=None):
-    """An Index held in memory (same classes the product persists), plus build seconds."""
+                       progress=None, cache_dir: Path | None = None):
+    """An Index held in memory (same classes the product persists), plus build seconds.
+    With `cache_dir`, passage vectors are reused across runs (see embed_cached)."""
     import faiss
-    from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     from .index import Index
     t0 = time.perf_counter()
-    vecs = np.zeros((len(chunks), embedder.dim), np.float32)
-    order = sorted(range(len(chunks)), key=lambda i: len(text(chunks[i])))  # batch similar lengths
-    for s in range(0, len(order), batch):
-        ids = order[s:s + batch]
-        vecs[ids] = embedder.embed_passages([text(chunks[i]) for i in ids])
-        if progress:
-            progress(min(s + batch, len(chunks)), len(chunks))
+    vecs, embedded = embed_cached(embedder, [text(c) for c in chunks], cache_dir=cache_dir, batch=batch,
+                                  progress=progress)
     t_embed = time.perf_counter() - t0
     store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dim))
     store.client.add(vecs)  # same rows as store.add(nodes), without building 10k TextNodes
@@ -81,7 +125,7 @@ def build_memory_index(chunks: list, embedder, analyzer: Analyzer, *, text=lambd
     bm25 = BM25.build([analyzer(text(c)) for c in chunks])
     t_bm25 = time.perf_counter() - t1
     idx = Index(None, {}, {}, {}, chunks, store, bm25, analyzer)
-    return idx, {"embed_s": t_embed, "bm25_s": t_bm25, "total_s": time.perf_counter() - t0}
+    return idx, {"embed_s": t_embed, "bm25_s": t_bm25, "total_s": time.perf_counter() - t0, "embedded": embedded}
 
 
 def _metrics(ranked_rows: list[list[int]], golds: list[set]) -> dict:

@@ -1,4 +1,8 @@
-"""Wires the stages together for the shells (cli, app): corpus, embedder, index, retriever."""
+"""Wires the stages together for the shells (cli, app): corpus, embedder, index, retriever.
+
+`reopen` and `EngineHolder` let a running app pick up a changed corpus without a restart: the
+index is rebuilt (only new or changed chunks are embedded, with the embedder already loaded) and a
+new Engine replaces the old one in the holder; requests that started on the old engine finish on it."""
 from __future__ import annotations
 
 import sys
@@ -74,6 +78,55 @@ class Engine:
                         overlap=settings.chunk_overlap, analyzer=settings.analyzer)
             index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
         return cls(settings, corpus, embedder, index, Retriever.from_settings(index, embedder, settings, corpus.registry))
+
+
+def reopen(engine: Engine, *, progress=None, log=None) -> Engine:
+    """Re-read the corpus of `engine`, rebuild its index and open a new Engine over it, reusing the
+    loaded embedder (vectors of unchanged chunks are reused by build_index). The old engine keeps
+    working on what it has in memory. `progress(done, total)` reports the embedding of new chunks."""
+    s = engine.settings
+    corpus = load_corpus(s.corpus_dir)
+    for p in corpus.problems:
+        (log or (lambda m: None))(f"注意: {p}")
+    build_index(corpus, engine.embedder, s.index_dir, max_tokens=s.chunk_tokens, overlap=s.chunk_overlap,
+                analyzer=s.analyzer, progress=progress)
+    index = load_index(s.index_dir, embedder=engine.embedder, settings=s, corpus=corpus)
+    return Engine(s, corpus, engine.embedder, index, Retriever.from_settings(index, engine.embedder, s, corpus.registry))
+
+
+class EngineHolder:
+    """The web app's current engine. A request reads `.engine` once and uses that engine to the end;
+    `reload()` builds a new one and swaps the reference. `lock` serializes corpus changes (hold it
+    across "change the files, then reload" so two changes never interleave)."""
+
+    def __init__(self, engine: Engine, *, on_open=None):
+        self._engine = engine
+        self.on_open = on_open          # called with every newly opened engine (tests adjust calibration)
+        self.lock = threading.RLock()
+        self.generation = 0
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def settings(self) -> Settings:
+        return self._engine.settings
+
+    def reload(self, *, progress=None, log=None) -> Engine:
+        with self.lock:
+            old = self._engine
+            new = reopen(old, progress=progress, log=log)
+            new.answerer, new.precedents  # built now, not by the first requests racing for them
+            if self.on_open is not None:
+                self.on_open(new)
+            self._engine = new
+            self.generation += 1
+            with _lock:  # shared_engine() hands out the current engine from now on
+                for k, v in list(_shared.items()):
+                    if v is old:
+                        _shared[k] = new
+            return new
 
 
 _shared: dict = {}

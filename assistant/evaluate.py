@@ -180,6 +180,7 @@ def run_questions(engine, items: list[QAItem], answerer, *, modes=("bm25", "dens
     reg = engine.corpus.registry
     engine.retriever._qcache.clear()  # latency must include the query embedding
     rows, scores = [], []
+    verifications = []  # the LLM answerer's verification reports (fallback rate)
     retr = {m: [] for m in modes}
     it = items
     if progress is True:
@@ -189,6 +190,7 @@ def run_questions(engine, items: list[QAItem], answerer, *, modes=("bm25", "dens
         if callable(progress):  # the web app's progress bar
             progress(n, len(items))
         ans, turns = conversation(answerer, item)
+        verifications.append(ans.context.get("verification"))
         out = ans.to_dict()
         sc = score_answer(item, out, reg, chunk_proposal)
         if item.answerable and item.gold_proposals:
@@ -215,8 +217,30 @@ def run_questions(engine, items: list[QAItem], answerer, *, modes=("bm25", "dens
         by_type[t] = {"n": len(sub), "attribution_f1": agg["attribution"]["f1"] if with_gold else float("nan"), "item_recall": agg["item_recall"],
                       "found_rate": sum(s["found"] for s in sub) / len(sub), "citation_precision": agg["citation_precision"],
                       "hit@3": float(np.mean(hyb)) if hyb else float("nan")}
-    return {"answerer": answerer.name, "answers": aggregate_answers(scores), "retrieval": retrieval,
+    answers = aggregate_answers(scores)
+    if any(verifications):
+        answers["llm_fallback"] = llm_fallback(verifications)
+    return {"answerer": answerer.name, "answers": answers, "retrieval": retrieval,
             "by_type": by_type, "precedent_finder": finder, "rows": rows}
+
+
+def llm_fallback(verifications: Sequence[dict | None]) -> dict:
+    """How often the LLM answerer's answer was replaced by the extractive one (`fallback` in each
+    Answer.context["verification"]): over all questions (including "too many proposals, model not
+    asked") and over the questions the model answered (verification failed). Reasons are counted."""
+    vs = [v or {} for v in verifications]
+    called = [v for v in vs if v.get("llm_called")]
+    fell = sum(bool(v.get("fallback")) for v in vs)
+    failed = sum(bool(v.get("fallback")) for v in called)
+    reasons: dict[str, int] = {}
+    for v in vs:
+        if v.get("fallback"):
+            for r in v.get("reasons", []):
+                k = re.sub(r"\d+(?:/\d+)?", "N", re.split(r"[:：]", r)[0])
+                reasons[k] = reasons.get(k, 0) + 1
+    return {"n": len(vs), "llm_called": len(called), "fallback": fell, "fallback_rate": fell / len(vs) if vs else float("nan"),
+            "verification_failed": failed, "verification_failed_rate": failed / len(called) if called else float("nan"),
+            "reasons": dict(sorted(reasons.items(), key=lambda x: -x[1]))}
 
 
 def precedent_finder_scores(engine, items: list[QAItem]) -> dict:
@@ -400,6 +424,8 @@ def format_summary(report: dict) -> str:
         for k, v in lat.items():
             if v:
                 lines.append(f"| 延迟 {k} p50 / p95 (ms) | {v['p50']:.1f} / {v['p95']:.1f} |")
+        if a.get("llm_fallback"):
+            lines.append(f"| 生成式回答被摘录式回答替换 | {_fallback_line(a['llm_fallback'])} |")
         lines += ["", "## 按题型", "", "| 题型 | n | hit@3 | 归属 F1 | 要点召回 | 回答率 | 引用 precision |", "|---|---|---|---|---|---|---|"]
         for t, r in report.get("by_type", {}).items():
             lines.append(f"| {t} | {r['n']} | {r['hit@3']:.3f} | {r['attribution_f1']:.3f} | {r['item_recall']:.3f} | "
@@ -417,7 +443,16 @@ def format_summary(report: dict) -> str:
             lines.append(f"| {name} | {a['attribution']['precision']:.3f} | {a['attribution']['f1']:.3f} | {a['citation_precision']:.3f} | "
                          f"{a['citation_recall']:.3f} | {a['rejection_rate']:.3f} | {a['over_refusal']:.3f} | "
                          f"{a['latency_ms'].get('total', {}).get('p95', float('nan')):.0f} |")
+        for name, a in report["compare"].items():
+            if a.get("llm_fallback"):
+                lines.append(f"\n- {name} 生成式回答被摘录式回答替换: {_fallback_line(a['llm_fallback'])}")
     return "\n".join(lines) + "\n"
+
+
+def _fallback_line(f: dict) -> str:
+    top = "; ".join(f"{k} ×{n}" for k, n in list(f["reasons"].items())[:3])
+    return (f"{f['fallback']}/{f['n']} 题 ({f['fallback_rate']:.1%}); 调用大模型 {f['llm_called']} 题中核验未通过 "
+            f"{f['verification_failed']} 题 ({f['verification_failed_rate']:.1%})" + (f"; 主要原因: {top}" if top else ""))
 
 
 def _plots(report: dict, out_dir: Path) -> None:

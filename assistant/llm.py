@@ -27,6 +27,8 @@ import re
 import string
 import threading
 import time
+import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -160,6 +162,7 @@ class _Sentence:
     support: float | None = None
     unsupported: str = ""        # why, when flagged
     dropped: bool = False
+    empty: bool = False          # cites, but says nothing beyond names, framing and placeholders
 
 
 @dataclass
@@ -210,9 +213,157 @@ def _normalize_markers(text: str, n_sources: int) -> tuple[str, int, list[int]]:
     return _ANY_MARKER.sub(sub, text), removed, bad
 
 
+# ------------------------------------------------------------------------------------ faithfulness
+# Template markers a model copies from the prompt instead of filling them in: "[编号]", "[n]",
+# "【编号】", "（编号）", "<提出者>", "<资料原文>", "{sources}" (numbered markers are handled above).
+_PLACEHOLDER = re.compile(
+    r"[\[【［(（<〈＜{｛]\s*(?:编号|序号|数字|标号|来源编号|资料编号|引用编号|来源|资料|出处|提出者|提出者名称|资料原文|原文|"
+    r"建议内容|内容|n|x|k|#|sources|question|…+|\.{2,})\s*[\]】］)）>〉＞}｝]", re.I)
+_ELLIPSIS = re.compile(r"…+|\.{3,}|。{3,}|·{3,}")
+# what a claim may consist of without saying anything: framing, pronouns, particles
+_FILLER = re.compile(r"提出者名称|提出者|委员会|政协|他们|它们|该单位|该|还|也|了|的|和|与|及|对此|就此|对|在|将|要|应|并")
+_CLAUSE = re.compile(r"[，,、；;：:。！？!?]")
+_CIRCLED = re.compile(r"[\u2460-\u2473\u2474-\u2487\u2488-\u249b\u2776-\u277f]")  # ①⑴⒈❶: list numbering
+
+# numbers: arabic (with magnitude 十百千万亿 and %/‰/倍), Chinese numerals; dates reduce to their number
+_ARABIC = re.compile(r"(\d+(?:\.\d+)?)[多余]?([十百千万亿]*)([%‰倍]?)")
+_ZH_NUM = re.compile(r"第?[零〇一二两三四五六七八九十百千万亿]+")
+_ZH_ALONE = set("一十百千万亿")      # alone these are mostly words (一体、十分、百姓、千方百计、万众)…
+_MEASURE = set("个项家名人所条座次批类种位户件大年月天元亿万")  # …but 十个、百年、万人 are numbers (一个 stays a word)
+_ZH_WORDS = {"一一", "万一", "万万", "千千万万"}
+_ENUM_BEFORE = set("，,；;：:。、(（ \n\t") | {""}
+
+# negations: compounds are tokens as they stand, a single 不/未/没/无/非/勿 together with the word it negates
+_NEG_COMPOUNDS = ("不得", "不再", "不能", "不宜", "不应", "不要", "不必", "不许", "不准", "不可", "不予", "禁止", "严禁",
+                  "没有", "未能", "无需", "无须", "无法", "并非", "绝不", "决不", "毫不")
+_NOT_NEGATION = ("不断", "不仅", "不少", "不同", "不论", "不管", "不但", "不久", "不妨", "不止", "不过", "不禁",
+                 "未来", "无论", "非常", "无数")
+_NEG_CHARS = set("不未没无非勿")
+
+
+def _norm(text: str) -> str:
+    """Full-width digits and signs to ASCII, no spaces, no thousands separators, no ①-style numbering."""
+    t = unicodedata.normalize("NFKC", _CIRCLED.sub(" ", text))
+    t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t)
+    return re.sub(r"\s+", "", t)
+
+
+def numbers(text: str, *, source: bool = False) -> set[str]:
+    """The numbers a text states, as tokens: "10亿", "3.5%", "2025" (from 2025年), "2倍", "十四", "第二".
+    A claim's list numbering ("1.", "（2）", "一是", "第一，") is no number; a source keeps everything."""
+    t = _norm(text)
+    out = set()
+    for m in _ARABIC.finditer(t):
+        a, b = m.span()
+        if a and (t[a - 1].isdigit() or t[a - 1] == "."):
+            continue
+        if not source and not m.group(2) and not m.group(3) and t[a - 1:a] in _ENUM_BEFORE \
+                and t[b:b + 1] in (".", "、", ")") and not t[b + 1:b + 2].isdigit():
+            continue
+        v = m.group(1)
+        if "." in v:
+            v = v.rstrip("0").rstrip(".")
+        out.add(v + m.group(2) + m.group(3))
+    for m in _ZH_NUM.finditer(t):
+        a, b = m.span()
+        run = m.group(0)
+        if a and t[a - 1].isdigit():  # "1.5万亿": the magnitude of an arabic number
+            continue
+        if not source:
+            core = run[1:] if run.startswith("第") else run
+            if not core or run in _ZH_WORDS or (len(core) == 1 and core in _ZH_ALONE and not run.startswith("第")
+                                                and (core == "一" or t[b:b + 1] not in _MEASURE)):
+                continue
+            if t[a - 1:a] == "其" or (len(core) <= 2 and t[a - 1:a] in _ENUM_BEFORE and t[b:b + 1] in ("是", "、")) \
+                    or (run.startswith("第") and t[b:b + 1] in ("，", ",", "、", ":", "：")):
+                continue
+        out.add(run)
+    return out
+
+
+def negations(text: str) -> list[str]:
+    """The negations a text states: "不得", "没有", or 不/未/无/非… with the word they negate ("不建")."""
+    t = _norm(text)
+    out, i = [], 0
+    while i < len(t):
+        skip = next((w for w in _NOT_NEGATION if t.startswith(w, i)), None)
+        if skip:
+            i += len(skip)
+            continue
+        comp = next((w for w in _NEG_COMPOUNDS if t.startswith(w, i)), None)
+        if comp:
+            out.append(comp)
+            i += len(comp)
+            continue
+        if t[i] in _NEG_CHARS:
+            nxt = t[i + 1:i + 2]
+            out.append(t[i] + nxt if nxt and _CJK.match(nxt) else t[i])
+        i += 1
+    return list(dict.fromkeys(out))
+
+
+def _strip_names(text: str, names: Sequence[str]) -> str:
+    for n in names:  # longest first
+        if n in text:
+            text = text.replace(n, " ")
+    return text
+
+
+def distortions(claim: str, reference: str, names: Sequence[str] = ()) -> dict:
+    """Numbers and negations of `claim` that its cited `reference` does not contain (proposer names
+    are removed from the claim first: 九三学社 is no number, 无党派人士 no negation)."""
+    c = _strip_names(claim, names)
+    ref = _norm(reference)
+    ref_numbers = numbers(ref, source=True)
+    missing_n = sorted(n for n in numbers(c) if n not in ref_numbers)
+    missing_neg = [w for w in negations(c) if w not in ref]
+    return {k: v for k, v in (("numbers", missing_n), ("negations", missing_neg)) if v}
+
+
+def substance(content: str, names: Sequence[str] = ()) -> str:
+    """What a sentence says beyond proposer names, types, framing words, placeholders and punctuation."""
+    t = _PLACEHOLDER.sub(" ", _ELLIPSIS.sub(" ", _strip_names(content, names)))
+    t = _FILLER.sub(" ", _FRAMING.sub(" ", t))
+    return re.sub(r"[\W_]+", "", t)
+
+
+def placeholders_in(content: str, names: Sequence[str] = ()) -> list[str]:
+    """Template markers in a sentence: bracketed ones anywhere, an ellipsis where content should be
+    ("惠济区政协建议……")."""
+    found = [m.group(0) for m in _PLACEHOLDER.finditer(content)]
+    for clause in _CLAUSE.split(content):
+        if _ELLIPSIS.search(clause) and len(substance(clause, names)) < 2:
+            found += _ELLIPSIS.findall(clause)
+    return list(dict.fromkeys(found))
+
+
+def instruction_text(prompts: dict | None = None) -> str:
+    """The fixed wording of the system and answer prompts (placeholders and the standard refusal
+    sentence removed): an answer sentence made of it repeats the instructions."""
+    if prompts is None:
+        return _default_instructions()
+    parts = []
+    for name in ("system", "answer"):
+        p = prompts.get(name)
+        if p is not None:
+            parts.append("".join(lit for lit, _, _, _ in string.Formatter().parse(p.text)))
+    return _STANDARD_REFUSAL.sub(" ", "\n".join(parts))
+
+
+@lru_cache(maxsize=1)
+def _default_instructions() -> str:
+    try:
+        return instruction_text({n: load_prompt(n) for n in ("system", "answer")})
+    except AssistantError:
+        return ""
+
+
+
 def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: float = 0.5,
-           max_unsupported: float = 0.25, accept_refusal: bool = False) -> Verification:
-    """Check an LLM answer against its numbered sources (see the module docstring)."""
+           max_unsupported: float = 0.25, accept_refusal: bool = False,
+           instructions: str | None = None) -> Verification:
+    """Check an LLM answer against its numbered sources (see the module docstring).
+    `instructions`: the prompts' fixed wording (`instruction_text`); default: the shipped prompts."""
     by_n = {s.n: s for s in sources}
     text = _MD.sub("", raw or "").replace("\r", "")
     text = _ANSWER_LABEL.sub("", text.strip())
@@ -221,6 +372,10 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
     names_of = {s.n: set(s.proposers) | {a for a, c in registry.aliases.items() if c in s.proposers} for s in sources}
     ref_grams = {n: _bigrams(ref_text[n] + " " + " ".join(names_of[n]) + " " + (by_n[n].chunk.proposer_type or ""))
                  for n in by_n}
+    ref_full = {n: f"{ref_text[n]}\n{' '.join(names_of[n])}\n{by_n[n].chunk.proposer_type or ''}" for n in by_n}
+    # names and types are no claim: 九三学社 states no number, 无党派人士 no negation
+    strip = sorted({x for x in (*getattr(registry, "aliases", {}), *getattr(registry, "types", ()),
+                                *(s.chunk.proposer_type or "" for s in sources)) if len(x) >= 2}, key=len, reverse=True)
 
     sents: list[_Sentence] = []
     seen: set[str] = set()
@@ -299,13 +454,18 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         if src.chunk.proposal_id not in cited_pids and src.chunk.proposal_id not in uncovered:
             uncovered.append(src.chunk.proposal_id)
 
-    # support: every claim cites something, and shares enough wording with what it cites
+    # support: every claim cites something, says something, and shares enough wording with what it cites
     flagged = []
     for s in claims:
         if s.lead_in:
             continue
         if not s.cites:
             s.unsupported = "无引用"
+        elif len(substance(s.content, strip)) < 2:
+            s.empty = True
+            if _LEAD_IN.search(s.content):  # "惠济区政协建议：[1]" introduces what follows
+                continue
+            s.unsupported = "没有实质内容"
         else:
             grams = set().union(*(ref_grams[n] for n in s.cites))
             s.support = containment(s.content, grams)
@@ -314,10 +474,41 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         if s.unsupported:
             flagged.append({"sentence": s.text.strip(), "reason": s.unsupported, "cites": s.cites,
                             "support": None if s.support is None else round(s.support, 3)})
-    checked = [s for s in claims if not s.lead_in]
+    checked = [s for s in claims if not s.lead_in and not (s.empty and not s.unsupported)]
     share = len(flagged) / len(checked) if checked else 0.0
 
+    # faithfulness: no template markers, no repeated instructions, and every number, date and negation
+    # of a cited sentence occurs in what it cites (tokens, not the sentence: condensing stays allowed)
+    instr = _bigrams(_FRAMING.sub(" ", _default_instructions() if instructions is None else instructions))
+    all_grams = set().union(*ref_grams.values()) if ref_grams else set()
+    placeholder_hits, echoes, distorted = [], [], []
+    for s in sents:
+        ph = placeholders_in(s.content, strip)
+        if ph:
+            placeholder_hits.append({"sentence": s.text.strip(), "placeholders": ph})
+        if s.cites:
+            d = distortions(s.content, "\n".join(ref_full[n] for n in s.cites), strip)
+            if d:
+                distorted.append({"sentence": s.text.strip(), "cites": s.cites, **d})
+        if instr and not s.structural and not _REFUSAL.search(s.content):
+            g = _bigrams(_FRAMING.sub(" ", _strip_names(s.content, strip)))
+            if len(g) >= 4:
+                to_instr = len(g & instr) / len(g)
+                to_src = len(g & (set().union(*(ref_grams[n] for n in s.cites)) if s.cites else all_grams)) / len(g)
+                if to_instr >= 0.6 and to_instr > to_src:
+                    echoes.append({"sentence": s.text.strip(), "overlap": round(to_instr, 3)})
+    substantive = sum(bool(s.cites) and not s.empty for s in claims)
+
     reasons = []
+    if placeholder_hits:
+        reasons.append("回答含有提示词模板的占位符: " + "、".join(dict.fromkeys(x for h in placeholder_hits for x in h["placeholders"])))
+    if echoes:
+        reasons.append(f"{len(echoes)} 句复述了提示词的要求")
+    if distorted:
+        toks = dict.fromkeys(x for d in distorted for k in ("numbers", "negations") for x in d.get(k, ()))
+        reasons.append(f"{len(distorted)} 句的数字、日期或否定词不见于所引资料: " + "、".join(toks))
+    if not refusal and valid_cites and not substantive:
+        reasons.append("回答没有实质内容")
     if violations:
         reasons.append(f"{len(violations)} 处提出者归属与引用不符")
     if unnamed and not refusal:
@@ -359,6 +550,8 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
         "unnamed_proposers": unnamed, "uncovered_proposals": uncovered,
         "dangling_markers": dangling, "dangling_numbers": bad,
         "duplicates_removed": duplicates, "truncated_fragments": truncated, "refusals_removed": refusals_removed,
+        "placeholders": placeholder_hits, "instruction_echo": echoes, "distortions": distorted,
+        "empty_claims": sum(s.empty for s in claims), "substantive_claims": substantive,
         "support_threshold": support_threshold, "max_unsupported": max_unsupported,
     }
     return Verification(passed, not passed, declined, final, used, report, claims_for)
@@ -422,6 +615,7 @@ class LLMAnswerer:
         self.use_condense = condense
         self.accept_refusal = accept_refusal
         self.prompts = {n: load_prompt(n, prompts_dir) for n in PROMPT_FIELDS}
+        self.instructions = instruction_text(self.prompts)
         self.max_question_chars = base.max_question_chars
         self._chunks = {c.chunk_id: c for c in base.index.chunks}
         self._doc_text = {d.doc_id: d.text for d in base.index.documents.values()}
@@ -554,7 +748,8 @@ class LLMAnswerer:
 
     def finish(self, ext: Answer, sources: Sequence[Source], raw: str, standalone: str, t0: float) -> Answer:
         v = verify(raw, sources, self.registry, support_threshold=self.support_threshold,
-                   max_unsupported=self.max_unsupported, accept_refusal=self.accept_refusal)
+                   max_unsupported=self.max_unsupported, accept_refusal=self.accept_refusal,
+                   instructions=self.instructions)
         ctx = dict(ext.context)
         ctx["llm"] = {"model": self.model_name, "standalone_question": standalone, "raw": raw,
                       "sources": [s.chunk.chunk_id for s in sources]}

@@ -30,7 +30,17 @@ class Scope:
 
 @lru_cache(maxsize=1)
 def question_words() -> frozenset:
-    return frozenset(knowledge()["question_words"].split())
+    """Words that frame a question rather than name its topic: generic question words, and the
+    names of CPPCC roles, units and meeting kinds (主委, 基层委员会, 优秀提案, 全体会议)."""
+    k = knowledge()
+    words = set(k["question_words"].split()) | set(k["member_roles"]) | set(k["officer_roles"])
+    words |= set(k["party_unit_suffixes"]) | {w for _, ws in k["meeting_kinds"] for w in ws}
+    words |= {w for ws in k["type_words"].values() for w in ws}
+    return frozenset(words)
+
+
+# "第二次全体会议", "第一次大会": ordinals name a sitting, never a topic
+ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+[次届批]")
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +55,7 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|[?？。!！,，]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|作|是否|有没有|[?？。!！,，]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
 
 

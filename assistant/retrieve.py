@@ -1,5 +1,14 @@
-"""Question -> ranked proposals: BM25 and dense retrieval over chunks, fused by reciprocal rank,
-filtered by proposer / proposer type, aggregated per proposal."""
+"""Question -> ranked proposals: BM25 and dense retrieval over chunks, fused, filtered by proposer /
+proposer type, aggregated per proposal.
+
+Fusion (Settings.fusion):
+- "convex" (default): each list's scores are put on [0, 1] over its own candidates, then mixed as
+  alpha * dense + (1 - alpha) * BM25. BM25 is divided by the best BM25 score (no match = 0); the
+  cosine is min-max scaled between the best and the last dense candidate (below that = 0). Every
+  chunk in either candidate list gets both raw scores, so `Hit.bm25` and `Hit.cosine` are real.
+- "rrf": reciprocal rank fusion, sum of weight / (k + rank).
+In "dense" or "bm25" mode a hit's score is that list's own normalised score (convex) or 1/(k+rank) (rrf).
+"""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -8,10 +17,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .config import Settings
 from .errors import AssistantError
 from .records import Hit, ProposalHit
 
 MODES = ("hybrid", "bm25", "dense")
+FUSIONS = ("convex", "rrf")
 
 
 @dataclass(frozen=True)
@@ -24,9 +35,15 @@ class Filters:
 
 
 class Retriever:
-    def __init__(self, index, embedder, *, registry=None, rrf_k: int = 60, dense_weight: float = 1.0,
-                 candidates: int = 50):
+    def __init__(self, index, embedder, *, registry=None, fusion: str = Settings.fusion,
+                 alpha: float = Settings.fusion_alpha, rrf_k: int = Settings.rrf_k,
+                 dense_weight: float = Settings.dense_weight, candidates: int = Settings.candidates):
+        if fusion not in FUSIONS:
+            raise AssistantError(f"未知的融合方式 {fusion!r}，可选 {', '.join(FUSIONS)}。")
+        if not 0.0 <= alpha <= 1.0:
+            raise AssistantError(f"融合权重 α={alpha} 须在 0 到 1 之间。")
         self.index, self.embedder, self.registry = index, embedder, registry
+        self.fusion, self.alpha = fusion, float(alpha)
         self.rrf_k, self.dense_weight, self.candidates = rrf_k, dense_weight, candidates
         self.all_proposers = sorted({p for c in index.chunks for p in c.proposers})
         self.all_types = sorted({c.proposer_type for c in index.chunks if c.proposer_type})
@@ -44,8 +61,8 @@ class Retriever:
 
     @classmethod
     def from_settings(cls, index, embedder, settings, registry=None) -> "Retriever":
-        return cls(index, embedder, registry=registry, rrf_k=settings.rrf_k,
-                   dense_weight=settings.dense_weight, candidates=settings.candidates)
+        return cls(index, embedder, registry=registry, fusion=settings.fusion, alpha=settings.fusion_alpha,
+                   rrf_k=settings.rrf_k, dense_weight=settings.dense_weight, candidates=settings.candidates)
 
     # ------------------------------------------------------------------ filters
     def resolve_proposer(self, name: str) -> str:
@@ -88,6 +105,15 @@ class Retriever:
         out[[int(i) for i in res.ids]] = res.similarities
         return out
 
+    def _cosines(self, rows: list[int], query_vec: np.ndarray) -> np.ndarray:
+        """Exact cosine of the given chunks (the stored vectors are unit length)."""
+        fi = self.index.faiss
+        try:
+            vecs = fi.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        except Exception:  # an index type that cannot hand its vectors back
+            return np.full(len(rows), -1.0, np.float32)
+        return (vecs @ np.asarray(query_vec, np.float32)).astype(np.float32)
+
     def chunk_hits(self, query: str, *, mode: str = "hybrid", filters: Filters = Filters(),
                    query_vec: np.ndarray | None = None) -> list[Hit]:
         if mode not in MODES:
@@ -95,18 +121,26 @@ class Retriever:
         n = len(self.index.chunks)
         mask = self._mask(filters)
         bm = self.bm25_scores(query) if mode != "dense" else np.zeros(n, np.float32)
+        if mode != "bm25" and query_vec is None:
+            query_vec = self.embed_query(query)
         # Unfiltered, only the dense candidates matter; filtered, any chunk may be among them.
         de = (self.dense_scores(query, query_vec, None if mask is not None else self.candidates)
               if mode != "bm25" else np.zeros(n, np.float32))
         allowed = np.ones(n, bool) if mask is None else mask
-        b_rank = _ranks(bm, allowed & (bm > 0), self.candidates)
+        b_rank = _ranks(bm, allowed & (bm > 0), self.candidates) if mode != "dense" else {}
         d_rank = _ranks(de, allowed, self.candidates) if mode != "bm25" else {}
-        fused: dict[int, float] = {}
-        for i, r in b_rank.items():
-            fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + r)
-        for i, r in d_rank.items():
-            fused[i] = fused.get(i, 0.0) + self.dense_weight / (self.rrf_k + r)
-        order = sorted(fused, key=lambda i: (-fused[i], i))
+        if mode == "hybrid" and mask is None:
+            # BM25 candidates outside the dense top list: their real cosine, not the -1 placeholder
+            missing = [i for i in b_rank if i not in d_rank]
+            if missing:
+                de[missing] = self._cosines(missing, query_vec)
+        if self.fusion == "rrf":
+            fused = rrf_fuse(b_rank, d_rank, k=self.rrf_k, dense_weight=self.dense_weight)
+        else:
+            alpha = {"hybrid": self.alpha, "dense": 1.0, "bm25": 0.0}[mode]
+            fused = convex_fuse(bm, de, b_rank, d_rank, alpha=alpha)
+        big = n + 1
+        order = sorted(fused, key=lambda i: (-fused[i], d_rank.get(i, big), b_rank.get(i, big), i))
         return [Hit(self.index.chunks[i], fused[i], b_rank.get(i), d_rank.get(i), float(bm[i]), float(de[i]))
                 for i in order]
 
@@ -117,6 +151,41 @@ class Retriever:
             raise AssistantError("请输入要检索的内容。")
         hits = self.chunk_hits(query, mode=mode, filters=self.make_filters(proposers, types), query_vec=query_vec)
         return aggregate(hits, self.index.proposals, k)
+
+
+def rrf_fuse(b_rank: dict[int, int], d_rank: dict[int, int], *, k: float, dense_weight: float) -> dict[int, float]:
+    """Reciprocal rank fusion: sum over the lists of weight / (k + rank); BM25's weight is 1."""
+    fused: dict[int, float] = {}
+    for i, r in b_rank.items():
+        fused[i] = fused.get(i, 0.0) + 1.0 / (k + r)
+    for i, r in d_rank.items():
+        fused[i] = fused.get(i, 0.0) + dense_weight / (k + r)
+    return fused
+
+
+def convex_fuse(bm: np.ndarray, de: np.ndarray, b_rank: dict[int, int], d_rank: dict[int, int], *,
+                alpha: float) -> dict[int, float]:
+    """alpha * dense + (1 - alpha) * BM25 over the union of both candidate lists, each on [0, 1]:
+    BM25 / best BM25 score (BM25 is 0 for no match, so 0 stays 0); the cosine min-max scaled
+    between the best and the last dense candidate, below that 0. A list without candidates
+    contributes 0 (then the other list alone decides the order)."""
+    rows = sorted(set(b_rank) | set(d_rank))
+    if not rows:
+        return {}
+    idx = np.asarray(rows, dtype=np.int64)
+    nb = np.zeros(len(rows))
+    if b_rank and alpha < 1.0:
+        top = float(bm[min(b_rank, key=b_rank.get)])
+        if top > 0:
+            nb = np.clip(bm[idx].astype(np.float64) / top, 0.0, 1.0)
+    nd = np.zeros(len(rows))
+    if d_rank and alpha > 0.0:
+        by_rank = sorted(d_rank, key=d_rank.get)
+        hi, lo = float(de[by_rank[0]]), float(de[by_rank[-1]])
+        x = de[idx].astype(np.float64)
+        nd = np.clip((x - lo) / (hi - lo), 0.0, 1.0) if hi - lo > 1e-9 else (x >= hi - 1e-9).astype(np.float64)
+    f = alpha * nd + (1.0 - alpha) * nb
+    return {i: float(v) for i, v in zip(rows, f)}
 
 
 def _ranks(scores: np.ndarray, allowed: np.ndarray, top: int) -> dict[int, int]:
