@@ -38,6 +38,7 @@ MAX_FILES = 200
 MAX_NAME_CHARS = 60
 NO_MEETING = "未注明会议"
 TRASH = ".trash"
+SENTINEL = "zz-yizheng-staging-placeholder"
 MINIMAL_REGISTRY = {"format": 1, "types": [], "proposers": []}
 
 # characters that never go into a collection or file name (path syntax, shell/Windows specials, controls)
@@ -341,11 +342,19 @@ def _parse(staging: Path, kind: str, name: str, stored: list[str]) -> tuple[list
     problems: list[Problem] = []
     if not stored:
         return [], 0, [Problem("", None, "没有可以解析的文件。", True)]
+    # a placeholder text keeps load_corpus from refusing a staging corpus whose every upload failed,
+    # so that each file's own reason is reported (it is left out of the preview)
+    sentinel = staging / "policies" / f"{SENTINEL}.txt"
+    sentinel.parent.mkdir(parents=True, exist_ok=True)
+    sentinel.write_text("占位文本。", encoding="utf-8")
+    sentinel_rel = sentinel.relative_to(staging).as_posix()
     try:
         corpus = load_corpus(staging)
     except AssistantError as e:
-        return [], 0, [Problem("", None, e.message, True)] + [
-            Problem(f, None, "没有解析出任何内容。", True) for f in stored]
+        msg = e.message.replace(str(staging), "上传的文件")
+        return [], 0, [Problem("", None, msg, True)] + [Problem(f, None, "没有解析出任何内容。", True) for f in stored]
+    finally:
+        sentinel.unlink(missing_ok=True)
     prefix = f"{kind}/{name}/"
 
     def file_of(path: str) -> str:
@@ -359,6 +368,8 @@ def _parse(staging: Path, kind: str, name: str, stored: list[str]) -> tuple[list
     per_file: dict[str, int] = {f: 0 for f in stored}
     for p in corpus.proposals:
         doc = docs.get(p.doc_id)
+        if doc is not None and doc.path == sentinel_rel:
+            continue
         f = file_of(doc.path) if doc is not None else ""
         if p.kind == "intro":
             intros += 1
@@ -370,7 +381,7 @@ def _parse(staging: Path, kind: str, name: str, stored: list[str]) -> tuple[list
     # problems: "file: 第 N 行: message" or "file: message" (file relative to the staging corpus)
     failed = {f for f, n in per_file.items() if n == 0 and f in stored}
     by_name = sorted(stored, key=len, reverse=True)
-    for raw in corpus.problems:
+    for raw in (x for x in corpus.problems if not str(x).startswith(sentinel_rel)):
         text = str(raw)
         f, rest = "", text
         for cand in [prefix + s for s in by_name] + by_name:
@@ -381,6 +392,8 @@ def _parse(staging: Path, kind: str, name: str, stored: list[str]) -> tuple[list
         if m := _LINE.match(rest):
             line, rest = int(m.group(1)), m.group(2)
         rest = rest.lstrip(":： ").strip() or text
+        # never show where the staging copy lives
+        rest = rest.replace(f"{staging}/{prefix}", "").replace(f"{staging}/", "").replace(str(staging), "")
         problems.append(Problem(f, line, rest, f in failed and line is None))
     for f in stored:
         if f in failed and not any(p.file == f and p.fatal for p in problems):

@@ -12,11 +12,17 @@ before anyone sees it.
   back to OpenAI).
 - Verification (`verify`): markers that point to no source are removed and counted; a sentence
   that names a proposer must cite a chunk of that proposer; every cited proposal's proposer must
-  be named; sentences without a citation, or without lexical support in the chunks they cite
-  (character-bigram containment below a threshold), are flagged. An answer with an attribution
-  violation, too many unsupported sentences, or no valid citation while claiming an answer is
-  replaced by the extractive answer, and the text says so (`FALLBACK_NOTE`). The report is in
-  `Answer.context["verification"]`, never in `to_dict()`.
+  be named; sentences without a citation, without substance (only names, framing words,
+  placeholders, punctuation) or without lexical support in the chunks they cite (character-bigram
+  containment below a threshold) are flagged. Every number (arabic and Chinese, with 亿/万/%/倍),
+  year/date and negation (不/未/没有/无/非/禁止/不得/不再…) of a cited sentence must occur in
+  the chunks it cites: as tokens, so condensing and paraphrasing stay allowed, but "投入10亿元"
+  added to a copied sentence, or 建议 turned into 不建议, is a distortion. An answer with an
+  attribution violation, a distortion, a template placeholder ([编号], 【编号】, <资料原文>, a bare
+  ……), a sentence repeating the prompt's instructions, no substantive sentence, too many
+  unsupported sentences, or no valid citation while claiming an answer is replaced by the
+  extractive answer, and the text says so (`FALLBACK_NOTE`). The report is in
+  `Answer.context["verification"]`, never in `to_dict()`; the eval harness counts its `fallback`.
 - Every [n] of the final text is renumbered onto a Citation whose quote is an exact span of the
   cited chunk (the sentences that support what cites it), so a citation that does not exist can
   never be shown.
@@ -257,7 +263,7 @@ def numbers(text: str, *, source: bool = False) -> set[str]:
         a, b = m.span()
         if a and (t[a - 1].isdigit() or t[a - 1] == "."):
             continue
-        if not source and not m.group(2) and not m.group(3) and t[a - 1:a] in _ENUM_BEFORE \
+        if not source and len(m.group(1)) <= 2 and not m.group(2) and not m.group(3) and t[a - 1:a] in _ENUM_BEFORE \
                 and t[b:b + 1] in (".", "、", ")") and not t[b + 1:b + 2].isdigit():
             continue
         v = m.group(1)

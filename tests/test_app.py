@@ -72,9 +72,9 @@ def test_ask_returns_answer_dict(client, hash_engine):
 
 
 def test_ask_filters(client):
-    d = client.predict("有哪些建议？", [], ["界别组"], api_name="/ask")
+    d = client.predict("有哪些建议？", [], ["界别"], api_name="/ask")
     assert d["citations"]
-    assert {c["proposer_type"] for c in d["citations"]} == {"界别组"}
+    assert {c["proposer_type"] for c in d["citations"]} == {"界别"}
     d = client.predict("提升科技创新", ["民盟"], [], api_name="/ask")
     assert {c["proposal_id"] for c in d["citations"]} == {"kjcx-14"}
 
@@ -87,9 +87,10 @@ def test_precedents_and_proposal(client):
     assert len(d["precedents"]) <= 3
     p = client.predict("kjcx-25", api_name="/proposal")
     assert p["proposal_id"] == "kjcx-25" and p["title"] == "建立产业园区联盟"
-    assert p["proposers"] == ["郑州市政协科技、科协界别组"] and p["proposer_type"] == "界别组"
+    assert p["proposers"] == ["郑州市政协科技、科协界别组"] and p["proposer_type"] == "界别"
     assert "产业园区联盟" in p["text"]
-    assert p["document"]["meta"]["meeting"] == "市政协十四届十九次常委会议"
+    assert "市政协十四届十九次常委会议" in p["document"]["meta"]["meeting"]["name"]
+    assert "市政协十四届十九次常委会议" in p["meeting"]
     rows = client.predict(api_name="/proposals")
     assert sum(r["kind"] == "proposal" for r in rows) == 26
 
@@ -303,3 +304,121 @@ def test_precedents_html_escapes_and_marks_strength(hash_engine):
     assert "<img" not in h and "${" not in h and "{{" not in h and "&lt;img" in h
     assert h.count('<mark class="yz-strong"') >= 1 and h.count('<mark class="yz-weak"') >= 1
     assert "郑州市政协科技、科协界别组" in h and "界别组" in h and "相似度 0.900" in h
+
+
+# ------------------------------------------------------------------------------------------- 语料管理 + meetings
+CSV = ("序号,标题,提案者,会议\n"
+       "1,关于建设城市口袋公园的建议,民盟郑州市委会,市政协十五届三次会议\n"
+       "2,关于推进老旧小区加装电梯的建议,九三学社郑州市委会,市政协十五届三次会议\n"
+       "3,关于发展夜间经济的建议,民建郑州市委会,市政协十五届三次会议\n")
+
+
+@pytest.fixture
+def holder(tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from assistant.config import ROOT, Settings
+    from assistant.engine import Engine, EngineHolder
+
+    def calibrate(eng):
+        eng.answerer.cal = replace(eng.answerer.cal, margin_weight=0.0)
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    settings = Settings.from_env({}, model="hash-bigram-256", corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "idx")
+    eng = Engine.open(settings)
+    calibrate(eng)
+    return EngineHolder(eng, on_open=calibrate)
+
+
+def _quiet(*a, **k):  # stands in for gr.Progress outside a request
+    return None
+
+
+def test_corpus_tab_preview_accept_ask_remove(holder, tmp_path):
+    from assistant import collections as colls
+    app = appmod.build_app(holder)
+    preview_ui, accept_ui = _fn(app, "preview_ui"), _fn(app, "accept_ui")
+    ask_remove, remove_ui, respond, refresh = (_fn(app, n) for n in ("ask_remove", "remove_ui", "respond", "refresh"))
+    corpus_dir = holder.settings.corpus_dir
+    listing = sorted(p.relative_to(corpus_dir).as_posix() for p in corpus_dir.rglob("*"))
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "<b>目录<b>.csv").write_text(CSV, encoding="utf-8")
+    (up / "bad.exe").write_bytes(b"MZ")
+
+    # a bad upload: a fatal problem by file, the import button stays off, nothing changes
+    state, rows, report, button, status = preview_ui([str(up / "bad.exe")], "", "proposals", None)
+    assert not state.ok and button.interactive is False and rows == []
+    assert "bad.exe" in report and "不支持的文件类型" in report and "yz-fatal" in report
+    with pytest.raises(gr.Error, match="无法解析"):
+        accept_ui(state, progress=_quiet)
+    for bad_name in ["../x", "kjcx"]:
+        with pytest.raises(gr.Error):
+            preview_ui([str(up / "<b>目录<b>.csv")], bad_name, "proposals", state)
+    with pytest.raises(gr.Error, match="请先选择"):
+        preview_ui([], "", "proposals", None)
+    with pytest.raises(gr.Error, match="预览"):
+        accept_ui(None, progress=_quiet)
+    assert sorted(p.relative_to(corpus_dir).as_posix() for p in corpus_dir.rglob("*")) == listing
+
+    # a good one: the table shows file, 序号, title, proposer, type, meeting; names are escaped
+    old_staging = state.staging
+    state, rows, report, button, status = preview_ui([str(up / "<b>目录<b>.csv")], "", "proposals", state)
+    assert not old_staging.exists()  # the replaced preview's staging copy is gone
+    assert state.ok and button.interactive is True
+    assert rows[0][1:5] == ["01", "关于建设城市口袋公园的建议", "民盟郑州市委会", "民主党派"] and "十五届三次会议" in rows[0][5]
+    assert "<b>" not in report and "3 份建议" in report
+    name = state.name
+    out = accept_ui(state, progress=_quiet)
+    msg, new_state, new_rows, _, new_button, files = out[:6]
+    header, who, kinds, meetings, p_who, p_kinds, note, table, pick, coll_rows, coll_pick = out[6:]
+    assert "已导入合集" in msg and "3 份建议" in msg and new_state is None and new_button.interactive is False
+    assert (corpus_dir / "proposals" / name).is_dir()
+    eng = holder.engine
+    assert len(eng.index.proposals) == 27 + 3
+    # the header and the meeting filter now list both meetings, with counts
+    assert "市政协十四届十九次常委会议" in header and "十五届三次会议" in header and "<b>3</b> 份" in header
+    assert len(meetings.choices) == 2
+    assert any(r[0] == name and r[3] == "3" for r in coll_rows) and name in [c[0] for c in coll_pick.choices]
+    assert len(table) == 30 and any("十五届三次会议" in r[4] for r in table)
+    # the chat sees the new collection without a restart, with the meeting filter
+    meeting = next(m for m, _ in meetings.choices if "十五届三次" in m)
+    chat, answers, sources, *_ = list(respond("谁建议建设城市口袋公园？", [], [], [], [], None, [meeting]))[-1]
+    assert "民盟郑州市委会" in chat[-1]["content"] and "\\[1\\]" in chat[-1]["content"]
+    assert answers[-1].citations[0].proposal_id.startswith(colls._slug(name))
+    # a page opened now shows the new corpus
+    assert "十五届三次会议" in refresh()[0]
+
+    # removal asks first, then takes it out of the corpus and the index
+    row, warn = ask_remove(name)
+    assert row.visible is True and "确定删除" in warn and "3 份建议" in warn
+    out = remove_ui(name, progress=_quiet)
+    assert out[0].visible is False and "已删除合集" in out[1]
+    assert not (corpus_dir / "proposals" / name).exists() and len(holder.engine.index.proposals) == 27
+    assert "十五届三次会议" not in out[2]
+    with pytest.raises(gr.Error, match="没有名为"):
+        remove_ui("../../etc", progress=_quiet)
+    with pytest.raises(gr.Error, match="没有删除"):
+        remove_ui("kjcx", progress=_quiet)  # the corpus would be empty
+
+
+def test_corpus_tab_unexpected_errors_are_generic(holder, monkeypatch):
+    from assistant import collections as colls
+    app = appmod.build_app(holder)
+
+    def boom(*a, **k):
+        raise RuntimeError("secret path /etc/shadow")
+    monkeypatch.setattr(colls, "stage", boom)
+    with pytest.raises(gr.Error) as ei:
+        _fn(app, "preview_ui")(["x.csv"], "", "proposals", None)
+    assert ei.value.message == appmod.INTERNAL_ERROR and "shadow" not in ei.value.message
+
+
+def test_header_and_rows_show_meetings(hash_engine):
+    assert appmod.meeting_choices(hash_engine) and len(appmod.meeting_counts(hash_engine)) == 1
+    (label, n), = appmod.meeting_counts(hash_engine).items()
+    assert "市政协十四届十九次常委会议" in label and n == 26
+    rows = appmod.proposal_rows(hash_engine)
+    assert all(len(r) == 5 for r in rows) and rows[1][4] == label
+    html_ = appmod.preview_html(None) + appmod.problems_html([])
+    assert "解析预览" in html_

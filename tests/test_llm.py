@@ -2,6 +2,7 @@
 end to end against a real OpenAI-compatible server running a small GGUF model (slow)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -17,8 +18,8 @@ from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
 
 from assistant.records import Answer, Turn
 from assistant.errors import AssistantError
-from assistant.llm import (FALLBACK_NOTE, LLMAnswerer, Source, containment, load_prompt, make_llm,
-                           render_sources, verify)
+from assistant.llm import (FALLBACK_NOTE, LLMAnswerer, Source, containment, distortions, load_prompt, make_llm,
+                           negations, numbers, render_sources, verify)
 
 CONTRACT = {"question", "answer", "found", "citations", "timings_ms"}
 CITATION = {"n", "chunk_id", "proposal_id", "title", "proposers", "proposer_type", "quote", "start", "end", "score"}
@@ -301,6 +302,244 @@ def test_verify_lead_in_renumbering_and_strict_names():
                srcs, reg)
     assert v.report["duplicates_removed"] == 1 and v.text.count("[1]") == 1 and v.used == [2]
     assert [x["reason"] for x in v.report["unsupported"]] == ["无引用"]
+
+
+# ---------------------------------------------------- verification: placeholders, empty answers, distortions
+class _Chunk:
+    def __init__(self, cid, who, text, title="关于加快科技创新的建议", ptype="民主党派"):
+        self.chunk_id, self.proposers, self.text, self.title = cid, (who,) if who else (), text, title
+        self.proposer_type, self.proposal_id = ptype, cid.split("#")[0]
+
+
+def _own(*texts, who="民盟郑州市委会", kind="proposal"):
+    """Hand-written sources (not from any corpus): chunks of one proposal."""
+    return [Source(n, _Chunk(f"own#{n}", who, t), kind, 1.0) for n, t in enumerate(texts, 1)]
+
+
+@pytest.fixture(scope="module")
+def home(hash_engine):
+    """Sources made of home-corpus chunks (kjcx.txt), found by their wording, numbered in order."""
+    chunks, props = hash_engine.index.chunks, hash_engine.index.proposals
+
+    def build(*phrases):
+        out = []
+        for n, ph in enumerate(phrases, 1):
+            ch = next(c for c in chunks if ph in c.text)
+            out.append(Source(n, ch, props[ch.proposal_id].kind, 1.0))
+        return out
+    return build
+
+
+@pytest.fixture(scope="module")
+def reg(hash_engine):
+    return hash_engine.corpus.registry
+
+
+def clause_with(text: str, phrase: str) -> str:
+    """The comma clause(s) of a source text around `phrase`, verbatim."""
+    return next(c for c in re.split(r"[,，。；]", text) if phrase in c)
+
+
+# my own numbers and negations, not taken from any corpus
+PLAN = "到2025年,全市研发经费投入达到300亿元,占地区生产总值的比重提高到3.5%,建成10个省级以上创新平台,引进两千名高层次人才。"
+RULES = "新建项目不得随意占用基本农田,严禁违规审批。第二批试点不再新增编制,尚未验收的项目暂缓拨付。"
+
+
+def test_number_and_negation_tokens():
+    assert numbers("到2025年投入300亿元,占3.5%,增长2倍,共1,000家") == {"2025", "300亿", "3.5%", "2倍", "1000"}
+    assert numbers("１０％与3.50%") == {"10%", "3.5%"}                       # full-width, trailing zeros
+    assert numbers("1.5万亿元") == {"1.5万亿"}                               # a magnitude is part of the number
+    assert numbers("市政协十四届十九次常委会议,第二批") == {"十四", "十九", "第二"}
+    assert numbers("两千名人才,三大板块,十个平台,万人计划,打造一个平台") == {"两千", "三", "十", "万"}
+    # list numbering and words that merely contain numerals are no numbers (in a claim)
+    for text in ("1. 建设产业园", "（2）建设产业园", "①建设产业园", "一是建设产业园；二是引进人才", "第一，建设产业园",
+                 "进一步加强统一管理,打造一流平台,千方百计", "其一,建设产业园"):
+        assert numbers(text) == set(), text
+    assert numbers("1. 建设产业园", source=True) == {"1"}  # a source keeps every number
+    assert numbers("规划(2021)") == {"2021"}             # a year in brackets is no list number
+    assert negations("不断完善,面向未来,非常重要,无论如何,不仅如此") == []
+    assert negations("不建议新建,未建成,不得占用,没有资金,禁止审批,无法落实") == ["不建", "未建", "不得", "没有", "禁止", "无法"]
+    # names are no claim: 九三学社 states no number, 无党派人士 no negation
+    assert distortions("九三学社建议加快建设中原科技城", "加快建设中原科技城", ["九三学社"]) == {}
+    assert distortions("无党派人士建议加快建设中原科技城", "加快建设中原科技城", ["无党派人士"]) == {}
+    # a year matches the bare number ("2021-2025"), an amount needs its magnitude, 一千 is not 1000
+    assert distortions("到2021年", "2021-2025年") == {} and distortions("2025", "2025年") == {}
+    assert distortions("投入10元", "投入10亿元") == {"numbers": ["10"]}
+    assert distortions("引进1000名人才", "引进一千名人才") == {"numbers": ["1000"]}
+    assert distortions("引进一千名人才", "引进1000名人才") == {"numbers": ["一千"]}
+
+
+@pytest.mark.parametrize("claim", [
+    "民盟郑州市委会建议到2025年,全市研发经费投入达到300亿元,占地区生产总值的比重提高到3.5%[1]。",       # verbatim
+    "民盟郑州市委会建议2025年研发经费投入达到300亿元、占比提高到3.5%[1]。",                             # condensed
+    "民盟郑州市委会提出,到2025年全市研发投入要达到300亿元,并建成10个省级以上创新平台[1]。",             # paraphrase
+    "民盟郑州市委会建议：\n1. 到2025年研发经费投入达到300亿元[1]\n2. 引进两千名高层次人才[1]",           # numbered list
+    "民盟郑州市委会建议：一是建成10个省级以上创新平台[1]；二是引进两千名高层次人才[1]。",
+    "民盟郑州市委会建议到２０２５年研发经费投入达到３００亿元,比重提高到3.5％[1]。",                     # full-width
+    "民盟郑州市委会共提出1份建议：\n民盟郑州市委会建议建成10个省级以上创新平台[1]。",                     # uncited headline
+    "民盟郑州市委会建议新建项目不得随意占用基本农田[2]。",                                             # negation kept
+    "民盟郑州市委会建议不得占用基本农田,严禁违规审批[2]。",                                           # condensed negations
+    "民盟郑州市委会建议第二批试点不再新增编制,尚未验收的项目暂缓拨付[2]。",
+    "民盟郑州市委会建议到2025年研发经费投入达到300亿元[1],新建项目不得随意占用基本农田[2]。",
+])
+def test_faithful_claims_with_numbers_and_negations_pass(reg, claim):
+    v = verify(claim, _own(PLAN, RULES), reg)
+    assert v.passed and not v.report["distortions"], v.report
+
+
+@pytest.mark.parametrize("claim, missing", [
+    ("民盟郑州市委会建议到2025年,全市研发经费投入达到500亿元[1]。", {"numbers": ["500亿"]}),
+    ("民盟郑州市委会建议到2025年,全市研发经费投入达到300万元[1]。", {"numbers": ["300万"]}),
+    ("民盟郑州市委会建议研发经费占地区生产总值的比重提高到5%[1]。", {"numbers": ["5%"]}),
+    ("民盟郑州市委会建议到2026年,全市研发经费投入达到300亿元[1]。", {"numbers": ["2026"]}),
+    ("民盟郑州市委会建议建成10个省级以上创新平台,引进2000名高层次人才[1]。", {"numbers": ["2000"]}),
+    ("民盟郑州市委会建议建成十个省级以上创新平台[1]。", {"numbers": ["十"]}),
+    ("民盟郑州市委会建议建成10个省级以上创新平台,研发投入增长2倍[1]。", {"numbers": ["2倍"]}),
+    ("民盟郑州市委会建议第三批建成10个省级以上创新平台[1]。", {"numbers": ["第三"]}),
+    ("民盟郑州市委会不建议建成10个省级以上创新平台[1]。", {"negations": ["不建"]}),
+    ("民盟郑州市委会建议到2025年,全市研发经费投入未达到300亿元[1]。", {"negations": ["未达"]}),
+    ("民盟郑州市委会建议没有必要引进两千名高层次人才[1]。", {"negations": ["没有"]}),
+    ("民盟郑州市委会建议禁止建成10个省级以上创新平台[1]。", {"negations": ["禁止"]}),
+    # the negation is in a source, but not in the one the sentence cites
+    ("民盟郑州市委会建议到2025年研发经费投入不再达到300亿元[1]。", {"negations": ["不再"]}),
+    ("民盟郑州市委会建议新建项目不得随意占用基本农田,投入300亿元[2]。", {"numbers": ["300亿"]}),
+])
+def test_distorted_numbers_and_negations_fall_back(reg, claim, missing):
+    v = verify(claim, _own(PLAN, RULES), reg)
+    assert v.fallback and len(v.report["distortions"]) == 1, v.report
+    d = v.report["distortions"][0]
+    assert {k: d[k] for k in ("numbers", "negations") if k in d} == missing
+    assert any("数字、日期或否定词不见于所引资料" in r for r in v.report["reasons"])
+
+
+def test_home_corpus_probes(home, reg):
+    """Hand-written answers on kjcx.txt: faithful ones pass; an added amount, a 建议 turned into 不建议,
+    a changed 十四五, a forged proposer and an invented sentence are all caught."""
+    srcs = home("优化研发经费投入结构", "改善区域间研发水平不均衡现象")
+    a = clause_with(srcs[0].chunk.text, "优化研发经费投入结构")          # "建议郑州市一级优化…"
+    b = clause_with(srcs[1].chunk.text, "不均衡")                      # a real negation of the source
+    assert a.startswith("建议") and "不均衡" in b
+    ok = [f"管城回族区政协{a}[1]。", f"管城回族区政协{a}[1]。管城回族区政协建议{b}[2]。",
+          f"管城回族区政协{a.replace('郑州市一级', '')}[1]。"]
+    for raw in ok:
+        v = verify(raw, srcs[:1] if "[2]" not in raw else srcs, reg)
+        assert v.passed, (raw, v.report)
+    v = verify(f"管城回族区政协{a},投入10亿元[1]。", srcs[:1], reg)
+    assert v.fallback and v.report["distortions"][0]["numbers"] == ["10亿"]
+    v = verify(f"管城回族区政协不{a}[1]。", srcs[:1], reg)
+    assert v.fallback and v.report["distortions"][0]["negations"] == ["不建"]
+    v = verify(f"管城回族区政协{a}[1]。管城回族区政协建议{b}[1]。", srcs, reg)  # 不均 cited from the wrong chunk
+    assert v.fallback and v.report["distortions"][0]["negations"] == ["不均"]
+    v = verify(f"民盟郑州市委会{a}[1]。", srcs[:1], reg)
+    assert v.fallback and v.report["attribution_violations"][0]["proposer"] == "民盟郑州市委会"
+    v = verify("管城回族区政协建议在黄河滩区建设国际赛车场和火星旅游基地[1]。", srcs[:1], reg)
+    assert v.fallback and v.report["unsupported"] and not v.report["distortions"]
+    # 十四五 in the source: kept it passes, changed it is caught
+    park = home("建设中原大数据产业园")
+    c = clause_with(park[0].chunk.text, "十四五")
+    assert verify(f"惠济区政协建议{c}[1]。", park, reg).passed
+    v = verify(f"惠济区政协建议{c.replace('十四五', '十三五')}[1]。", park, reg)
+    assert v.fallback and v.report["distortions"][0]["numbers"] == ["十三五"]
+
+
+def test_distorted_answer_falls_back_end_to_end(hash_engine, make):
+    def fn(prompt):
+        out = good_answer(prompt).split("\n")
+        out[0] = out[0].replace("建议：", "不建议：", 1)
+        return "\n".join(out)
+    ans = make(fn).answer(Q_PARKS)
+    d = check_contract(hash_engine, ans)
+    v = ans.context["verification"]
+    assert v["fallback"] and v["distortions"] and d["answer"].startswith(FALLBACK_NOTE)
+
+    def fn2(prompt):
+        return re.sub(r"。\[1\]", "，总投资10亿元。[1]", good_answer(prompt), count=1)
+    v = make(fn2).answer(Q_PARKS).context["verification"]
+    assert v["fallback"] and v["distortions"][0]["numbers"] == ["10亿"]
+
+
+PLACEHOLDERS = ["[编号]", "[n]", "[N]", "[X]", "【编号】", "（编号）", "(编号)", "[序号]", "<资料原文>", "[…]"]
+
+
+@pytest.mark.parametrize("marker", PLACEHOLDERS)
+def test_template_placeholders_fall_back(home, reg, marker):
+    srcs = home("建设中原大数据产业园")
+    good = "惠济区政协建议建设中原大数据产业园[1]。"
+    assert verify(good, srcs, reg).passed
+    v = verify(good.replace("[1]", f"[1]{marker}"), srcs, reg)  # the only fault: the template marker
+    assert v.fallback and v.report["placeholders"] and v.report["placeholders"][0]["placeholders"] == [marker]
+    assert v.report["reasons"][0].startswith("回答含有提示词模板的占位符")
+
+
+@pytest.mark.parametrize("raw", [
+    "", "   \n ", "[1]", "[1][1]。", "。[1]", "……[1]", "……", "惠济区政协建议……[1]", "惠济区政协建议……。[1]",
+    "惠济区政协：[1]", "惠济区政协（区县(市)政协）提出了建议[1]。", "<提出者>建议<资料原文>[编号]。",
+    "<提出者>建议<资料原文>[1]。", "[1] 惠济区政协：……",
+])
+def test_empty_answers_fall_back(home, reg, raw):
+    v = verify(raw, home("建设中原大数据产业园"), reg)
+    assert v.fallback and not v.passed, v.report
+
+
+@pytest.mark.parametrize("raw", ["[1]", "……[1]", "资料显示：[1]", "根据资料,提出了以下建议……[1]", "[1]。\n[1]"])
+def test_empty_answers_fall_back_on_sources_without_proposer(home, reg, raw):
+    """An intro (no proposer to name, no proposal to cover) used to let an empty answer through."""
+    v = verify(raw, home("十四届十九次常委会议"), reg)
+    assert v.fallback and "回答没有实质内容" in v.report["reasons"], v.report
+    assert verify("市政协十四届十九次常委会议日前召开,各方提交了26篇调研报告[1]。", home("十四届十九次常委会议"), reg).passed
+
+
+def test_an_elision_in_a_real_clause_and_a_cited_lead_in_are_not_empty(home, reg):
+    srcs = home("建设中原大数据产业园")
+    v = verify("惠济区政协建议建设中原大数据产业园……[1]", srcs, reg)
+    assert v.passed and not v.report["placeholders"], v.report
+    v = verify("惠济区政协建议：[1]\n1. 建设中原大数据产业园[1]\n2. 集聚和培育一定数量的科技型企业[1]", srcs, reg)
+    assert v.passed and v.report["empty_claims"] == 1 and v.report["unsupported"] == [], v.report
+
+
+@pytest.mark.parametrize("echo", [
+    "每句话以资料中的提出者名称开头,句末写资料编号[1]。",
+    "只写资料里有的内容,尽量用资料原文的说法[1]。",
+    "你是议政助手,你只根据给你的编号资料回答问题[1]。",
+])
+def test_repeated_instructions_fall_back(home, reg, echo):
+    srcs = home("建设中原大数据产业园")
+    v = verify(f"惠济区政协建议建设中原大数据产业园[1]。\n{echo}", srcs, reg)
+    assert v.fallback and len(v.report["instruction_echo"]) == 1, v.report
+    assert "句复述了提示词的要求" in " ".join(v.report["reasons"])
+    # the answerer checks against its own prompts; an empty instruction text disables the check
+    assert not verify(f"惠济区政协建议建设中原大数据产业园[1]。\n{echo}", srcs, reg, instructions="").report["instruction_echo"]
+
+
+def test_refusal_is_no_instruction_echo(home, reg):
+    v = verify("资料中没有相关内容，无法回答。", home("建设中原大数据产业园"), reg, accept_refusal=True)
+    assert v.passed and v.declined and not v.report["instruction_echo"] and not v.report["placeholders"]
+
+
+def test_eval_reports_the_llm_fallback_rate(hash_engine, make):
+    from assistant import evaluate as ev
+    items = [i for i in ev.load_benchmark(ev.DEFAULT_BENCHMARK, "dev") if i.type in ("attribution", "negative")][:6]
+    # every answer the model writes adds an amount no source states: each one is replaced
+    bad = make(lambda p: re.sub(r"(\[\d+\])", r"，投入99亿元\1", good_answer(p), count=1))
+    r = ev.run_questions(hash_engine, items, bad, progress=False)
+    f = r["answers"]["llm_fallback"]
+    assert f["n"] == len(items) and f["llm_called"] >= 1 and f["verification_failed"] == f["llm_called"]
+    assert f["fallback_rate"] == pytest.approx(f["fallback"] / f["n"]) and f["verification_failed_rate"] == 1.0
+    assert any("数字、日期或否定词" in k for k in f["reasons"])
+    rep = {**r, "compare": {"extractive": ev.run_questions(hash_engine, items, hash_engine.answerer, progress=False)["answers"],
+                            "llm": r["answers"]}}
+    assert "llm_fallback" not in rep["compare"]["extractive"]
+    md = ev.format_summary(rep)
+    assert md.count("生成式回答被摘录式回答替换") == 2 and f"{f['fallback']}/{f['n']} 题" in md
+    json.dumps(f)  # part of results.json
+    # the counting itself
+    vs = [{"llm_called": True, "fallback": True, "reasons": ["2 句的数字、日期或否定词不见于所引资料: 10亿"]},
+          {"llm_called": True, "fallback": False}, {"llm_called": False, "fallback": True, "reasons": ["回答涉及 7 份建议"]},
+          {"llm_called": False, "fallback": False, "declined": True}, None]
+    f = ev.llm_fallback(vs)
+    assert (f["n"], f["llm_called"], f["fallback"], f["verification_failed"]) == (5, 2, 2, 1)
+    assert f["fallback_rate"] == 0.4 and f["verification_failed_rate"] == 0.5
+    assert f["reasons"] == {"N 句的数字、日期或否定词不见于所引资料": 1, "回答涉及 N 份建议": 1}
 
 
 def test_unreachable_endpoint_is_a_clear_chinese_error(hash_engine, hash_settings):
