@@ -454,6 +454,7 @@ class ExtractiveAnswerer:
         head = self._headline(q, terms, chosen)
         if q.widened:
             head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
+        if len(lines) == 1:
             text = (head + "\n" if head else "") + lines[0]
         else:
             text = head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1))

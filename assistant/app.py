@@ -104,7 +104,8 @@ CSS = """
 .yz-problems li.yz-warn { color: #93370d; }
 .yz-problems .yz-where { font-family: var(--font-mono); font-size: .9em; margin-right: .4em; }
 .yz-msg.yz-bad { background: #fef3f2; border: 1px solid #fecdca; }
-.yz-counts { display: flex; flex-wrap: wrap; gap: .4em; margin: .4em 0; }
+#yz-remove { align-self: flex-end; flex-grow: 0 !important; margin-bottom: .55em; }
+#yz-remove-confirm { max-width: 520px; }
 """
 
 
@@ -717,8 +718,24 @@ def build_app(engine) -> gr.Blocks:
         preview = colls.stage([p for p in paths if p], holder.settings.corpus_dir, name=(name or "").strip() or None,
                               kind=kind or "proposals")
         colls.discard(old)
-        return (preview, preview_rows(preview), preview_html(preview),
+        rows = preview_rows(preview)
+        return (preview, gr.Dataframe(value=rows, visible=bool(rows)), preview_html(preview),
                 gr.Button(interactive=preview.ok), "")
+
+    def check_preview(files, name, kind, old):
+        """Runs before `preview_ui`: a missing upload or a bad collection name gets its message at the
+        field, and nothing else on the page moves."""
+        ok = gr.validate(True, "")
+        files_v = ok if files else gr.validate(False, "请先选择要上传的文件。")
+        name_v = ok
+        if (name or "").strip():
+            try:
+                clean = colls.check_name(name)
+                if clean in collection_names(holder.engine):
+                    name_v = gr.validate(False, f"已有名为 “{clean}” 的合集，请换一个名称，或先删除原合集。")
+            except AssistantError as e:
+                name_v = gr.validate(False, e.message)
+        return files_v, name_v, ok, ok
 
     @_edge
     def accept_ui(preview, progress=gr.Progress()):
@@ -732,7 +749,8 @@ def build_app(engine) -> gr.Blocks:
         msg = (f"已导入合集 “{coll.name}”：{len(coll.files)} 个文件，{n} 份{'建议' if coll.kind == 'proposals' else '政策文本'}。"
                f"索引已更新（新向量化 {counts.get('embedded', '?')} 个文本块，复用 {counts.get('reused', '?')} 个），"
                "问答中即可检索。")
-        return (status_html(msg), None, [], preview_html(None), gr.Button(interactive=False), None) + corpus_views(eng)
+        return ((status_html(msg), None, gr.Dataframe(value=[], visible=False), preview_html(None),
+                 gr.Button(interactive=False), None) + corpus_views(eng))
 
     def ask_remove(name):
         if not name:
@@ -786,7 +804,7 @@ def build_app(engine) -> gr.Blocks:
                             who = gr.Dropdown(proposer_choices, multiselect=True, label="只看这些提出者",
                                               info="可多选；留空表示全部", elem_id="yz-who")
                             kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型",
-                                                info="民主党派、专门委员会、区县(市)政协…", elem_id="yz-kinds")
+                                                info="民主党派、界别…", elem_id="yz-kinds")
                             meetings = gr.Dropdown(meeting_choices(eng0), multiselect=True, label="只看这些会议",
                                                    info="语料中的全部会议", elem_id="yz-meetings")
                         mode = gr.Radio([MODE_EXTRACTIVE, MODE_LLM], value=default_mode, label="回答方式",
@@ -832,7 +850,7 @@ def build_app(engine) -> gr.Blocks:
                     with gr.Column(scale=5, min_width=380):
                         uploads = gr.File(file_count="multiple", type="filepath", label="上传文件",
                                           file_types=sorted(set(colls.SUFFIXES["proposals"]) | set(colls.SUFFIXES["policies"])),
-                                          elem_id="yz-upload", height=170)
+                                          elem_id="yz-upload", height=210)
                     with gr.Column(scale=4, min_width=300):
                         coll_name = gr.Textbox(label="合集名称", placeholder="留空则用第一个文件名，例如“2024年全会提案”",
                                                max_lines=1, elem_id="yz-coll-name")
@@ -840,21 +858,22 @@ def build_app(engine) -> gr.Blocks:
                         with gr.Row():
                             preview_btn = gr.Button("解析预览", variant="secondary", elem_id="yz-preview")
                             accept_btn = gr.Button("确认导入", variant="primary", interactive=False, elem_id="yz-accept")
-                import_status = gr.HTML("", elem_id="yz-import-status")
+                        import_status = gr.HTML("", elem_id="yz-import-status")
                 preview_box = gr.HTML(preview_html(None), elem_id="yz-preview-report")
                 preview_table = gr.Dataframe(value=[], headers=PREVIEW_HEADERS, datatype=["str"] * 6, interactive=False,
-                                             wrap=True, max_height=360, elem_id="yz-preview-table", show_label=False)
+                                             wrap=True, max_height=360, elem_id="yz-preview-table", show_label=False,
+                                             visible=False)
                 gr.HTML('<div class="yz-panel-title">语料中的合集</div>')
                 coll_table = gr.Dataframe(value=collections_rows(eng0), headers=COLLECTION_HEADERS,
                                           datatype=["str"] * 5, interactive=False, wrap=True, max_height=300,
                                           elem_id="yz-collections", show_label=False)
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     coll_pick = gr.Dropdown(collection_names(eng0), value=None, label="选择合集", scale=4,
                                             elem_id="yz-coll-pick")
-                    remove_btn = gr.Button("删除", variant="stop", scale=1, min_width=90, elem_id="yz-remove")
+                    remove_btn = gr.Button("删除所选合集", variant="stop", scale=0, min_width=140, elem_id="yz-remove")
                 remove_status = gr.HTML("", elem_id="yz-remove-status")
                 with gr.Row(visible=False, elem_id="yz-remove-confirm") as confirm_row:
-                    confirm_btn = gr.Button("确认删除", variant="stop", elem_id="yz-remove-yes")
+                    confirm_btn = gr.Button("确认删除", variant="primary", elem_id="yz-remove-yes")
                     cancel_btn = gr.Button("取消", variant="secondary", elem_id="yz-remove-no")
 
             from .app_bench import benchmark_tab
@@ -876,7 +895,8 @@ def build_app(engine) -> gr.Blocks:
 
         views = [header, who, kinds, meetings, p_who, p_kinds, note, table, pick, coll_table, coll_pick]
         preview_btn.click(preview_ui, [uploads, coll_name, coll_kind, preview_state],
-                          [preview_state, preview_table, preview_box, accept_btn, import_status], **ui)
+                          [preview_state, preview_table, preview_box, accept_btn, import_status],
+                          validator=check_preview, **ui)
         # a new file selection invalidates the preview: import only what was previewed
         uploads.change(lambda: gr.Button(interactive=False), None, accept_btn, **ui)
         accept_btn.click(accept_ui, preview_state,

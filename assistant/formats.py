@@ -238,9 +238,9 @@ def _sections(name: str, text: str, lines: _Lines) -> tuple[list[ParsedItem], li
                 problems.append(_problem(name, lines.number(h.start()),
                                          f"“{h.group(0).strip()}”之下的文字不在任何 ### 小节里，未收录。"))
             continue
-        hs, he = h.span(2)
+        hs, he = _strip(text, *h.span(2))
         span = (s, e) if e > s else (hs, he)
-        items.append(ParsedItem(f"{len(items) + 1:02d}", "", None, span, heading=h.group(2),
+        items.append(ParsedItem(f"{len(items) + 1:02d}", "", None, span, heading=text[hs:he],
                                 fields={"heading_span": (hs, he)}, line=lines.number(h.start())))
     return items, problems, secs[0].start()
 

@@ -240,6 +240,10 @@ def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *, la
         refs = _refs_for(it, registry, body)
         if it.heading:
             sec_title = split_heading(it.heading, registry.known())[0]
+            head, _, last = sec_title.rpartition(" ")
+            if not refs and head:
+                # "### <title> <someone the grammar cannot place>": kept verbatim as 其他, reported below
+                sec_title, refs = head.rstrip(), (ProposerRef(last, OTHER, last),)
         else:
             sec_title = it.title or _fallback_title(body)
         if not refs:

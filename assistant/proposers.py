@@ -64,7 +64,7 @@ def _patterns() -> dict:
         "party": re.compile(f"({_alts(party_names)})"),
         "party_short": {f: p["short"] for p in k["parties"] for f in [p["short"], *p["full"]]},
         "federation": re.compile(_alts(k["federation"])),
-        "people": re.compile(f"(?:{_alts(k['people_orgs'])})$"),
+        "people": re.compile(f"(?:{_alts(k['people_orgs'])})"),
         "nonparty": re.compile(_alts(k["nonparty"])),
         "sector": re.compile(f"(?:{_alts(k['sector_suffixes'])})$"),
         "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])})$"),

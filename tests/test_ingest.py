@@ -19,7 +19,10 @@ def test_one_record_per_section_plus_intro(corpus):
     assert [p.proposal_id for p in props] == [f"kjcx-{i:02d}" for i in range(1, 27)]
     intro = by_id(corpus)["kjcx-00"]
     assert intro.kind == "intro" and "市政协十四届十九次常委会议" in intro.text and "26篇调研报告" in intro.text
-    assert corpus.documents[0].meta["meeting"] == "市政协十四届十九次常委会议"
+    m = corpus.documents[0].meta["meeting"]
+    assert (m["name"], m["place"], m["level"], m["session"], m["kind"], m["reports"]) == (
+        "郑州市政协十四届十九次常委会议", "郑州市", "市", "十四届十九次", "常委会议", 26)
+    assert {p.meeting for p in corpus.proposals} == {"郑州市政协十四届十九次常委会议"}
     assert corpus.problems == []
 
 
@@ -48,12 +51,12 @@ def test_tricky_headings(corpus):
     assert p["kjcx-06"].proposers == ("郑州市政协文化和文史委员会", "郑州市政协民族和宗教委员会")
     assert p["kjcx-06"].title == "发挥国家自创区核心作用" and p["kjcx-06"].proposer_type == "政协专门委员会"
     group = [x.proposal_id for x in corpus.proposals if "郑州市政协科技、科协界别组" in x.proposers]
-    assert group == ["kjcx-24", "kjcx-25"] and p["kjcx-25"].proposer_type == "界别组"
+    assert group == ["kjcx-24", "kjcx-25"] and p["kjcx-25"].proposer_type == "界别"
     same = [x for x in corpus.proposals if x.title == "不断提升企业创新活力"]
     assert [(x.proposers[0], x.proposer_type) for x in same] == [("郑州市工商业联合会", "工商联"), ("登封市政协", "区县(市)政协")]
     assert p["kjcx-26"].proposers == ("郑州市政协常委 刘忠明",) and p["kjcx-26"].proposer_type == "政协委员个人"
     types = {x.proposer_type for x in corpus.proposals if x.kind == "proposal"}
-    assert types == {"民主党派", "政协专门委员会", "区县(市)政协", "界别组", "工商联", "政协委员个人"}
+    assert types == {"民主党派", "政协专门委员会", "区县(市)政协", "界别", "工商联", "政协委员个人"}
 
 
 def test_offsets_are_exact_and_map_back_to_the_raw_file(corpus):
@@ -105,9 +108,10 @@ def test_policy_files_in_any_supported_format_and_encoding(tmp_path):
     probs = "\n".join(c.problems)
     for name in ["broken.docx", "bad.txt", "image.png", "某未登记单位"]:
         assert name in probs
-    # the rest is still there
+    # the rest is still there; a proposer the grammar cannot place is kept verbatim as 其他 and reported
     a = {p.title: p for p in c.proposals if p.kind == "proposal"}
-    assert a["建议甲"].text.endswith("很长被分页了。第二句。") and a["建议乙"].proposers == ("某未登记单位",)
+    assert a["建议甲"].text.endswith("很长被分页了。第二句。")
+    assert a["建议乙"].proposers == ("某未登记单位",) and a["建议乙"].proposer_types == ("其他",)
 
 
 def _write_pdf(path: Path, text: str) -> None:
@@ -125,7 +129,7 @@ def test_missing_corpus_and_registry_give_clear_errors(tmp_path):
     with pytest.raises(AssistantError, match="不存在"):
         load_corpus(tmp_path / "nope")
     (tmp_path / "c").mkdir()
-    with pytest.raises(AssistantError, match="proposers.json"):
+    with pytest.raises(AssistantError, match="没有可用的文本"):
         load_corpus(tmp_path / "c")
     with pytest.raises(AssistantError, match="格式有误"):
         (tmp_path / "c" / "proposers.json").write_text("{", encoding="utf-8")

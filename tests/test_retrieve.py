@@ -12,7 +12,7 @@ def test_search_returns_proposals_with_attribution(hash_engine):
     assert hits[0].proposal.proposal_id == "kjcx-25"
     d = hits[0].to_dict()
     assert set(d) >= {"proposal_id", "title", "proposers", "proposer_type", "score", "chunk"}
-    assert d["proposers"] == ["郑州市政协科技、科协界别组"] and d["proposer_type"] == "界别组"
+    assert d["proposers"] == ["郑州市政协科技、科协界别组"] and d["proposer_type"] == "界别"
     c = d["chunk"]
     doc = hash_engine.index.documents["kjcx"].text
     assert doc[c["start"]:c["end"]] == c["text"]

@@ -1,0 +1,221 @@
+"""Proposers recognised without a registry: the grammar on its own, and item by item on every
+collection in ../shared/corpora/ (development data, read where it lies) and on the home corpus
+with proposers.json removed. Expected values were checked by hand against the corpora README."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import ROOT
+from assistant.meeting import parse_meeting
+from assistant.proposers import parse_proposers, place_of, split_heading
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+P, G, M, W, F, R, N, S, O = ("民主党派", "政协专门委员会", "政协委员个人", "工商联", "界别", "人民团体", "无党派人士",
+                             "区县(市)政协", "其他")
+
+
+@pytest.mark.parametrize("text,want", [
+    ("民革某某市委会", [("民革某某市委会", P)]),
+    ("中国民主同盟某省委员会", [("中国民主同盟某省委员会", P)]),
+    ("九三学社某某市基层委员会", [("九三学社某某市基层委员会", P)]),
+    ("农工党某区总支部委员会", [("农工党某区总支部委员会", P)]),
+    ("某市工商业联合会", [("某市工商业联合会", W)]),
+    ("市妇联", [("市妇联", R)]),
+    ("共青团某市委员会", [("共青团某市委员会", R)]),
+    ("无党派人士", [("无党派人士", N)]),
+    ("科协界别", [("科协界别", F)]),
+    ("某市政协科技、科协界别组", [("某市政协科技、科协界别组", F)]),
+    ("市政协提案委员会", [("市政协提案委员会", G)]),
+    ("某某区政协", [("某某区政协", S)]),
+    ("某县政协", [("某县政协", S)]),
+    ("王某某委员", [("王某某", M)]),
+    ("委员李某", [("李某", M)]),
+    ("市政协常委 张某某", [("张某某", M)]),
+    ("特邀委员赵某", [("赵某", M)]),
+    ("市政协经济委员会和经济界", [("市政协经济委员会", G), ("经济界", F)]),
+    ("社会福利和社会保障界", [("社会福利和社会保障界", F)]),
+    ("某某研究会", [("某某研究会", O)]),
+])
+def test_grammar_places_proposer_strings(text, want):
+    assert [(r.name, r.type) for r in parse_proposers(text)] == want
+
+
+def test_heading_split_keeps_member_as_speaker_of_the_organisation():
+    title, refs = split_heading("建设某某创新高地 , 打造新引擎 民盟市委 钱某某委员")
+    assert title == "建设某某创新高地 , 打造新引擎"
+    assert [(r.name, r.type, r.speaker) for r in refs] == [("民盟市委", P, False), ("钱某某", M, True)]
+    title, refs = split_heading("加强基层治理 某市政协常委 孙某")
+    assert title == "加强基层治理" and [(r.name, r.type) for r in refs] == [("孙某", M)]
+
+
+def test_places_and_meetings_come_from_the_text():
+    assert place_of("民进某某市委会") == "某某市" and place_of("民进市委") == ""
+    m = parse_meeting("", "在市政协九届三次会议上，共收到提案312件", [], ["民盟某某市委会", "九三学社某某市委会"])
+    assert (m.name, m.place, m.level, m.session, m.reports) == ("某某市政协九届三次会议", "某某市", "市", "九届三次", 312)
+    m = parse_meeting("", "", ["政协某某省第十二届委员会第五次会议"], [])
+    assert (m.place, m.level, m.session) == ("某某省", "省", "十二届五次")
+
+
+EXPECTED = {
+    "changzhou_xinbei_2017-01": (("民革新北区基层委员会", "民主党派"), ("陈振华", "政协委员个人")),
+    "changzhou_xinbei_2017-02": (("西夏墅镇政协工作委员会", "区县(市)政协"), ("朱晓杰", "政协委员个人")),
+    "changzhou_xinbei_2017-03": (("新北区无党派代表人士联谊会", "无党派人士"), ("章文华", "政协委员个人")),
+    "changzhou_xinbei_2017-04": (("农工党新北区基层委员会", "民主党派"), ("杜康", "政协委员个人")),
+    "changzhou_xinbei_2017-05": (("民建新北区基层委员会", "民主党派"), ("孙永华", "政协委员个人")),
+    "fuyang_2019-01": (("民革阜阳市委员会", "民主党派"), ("陶颖", "政协委员个人")),
+    "fuyang_2019-02": (("致公党阜阳市基层委员会", "民主党派"), ("张艳", "政协委员个人")),
+    "fuyang_2019-03": (("民进阜阳市委员会", "民主党派"), ("肖东升", "政协委员个人")),
+    "fuyang_2019-04": (("民盟阜阳市委员会", "民主党派"), ("戴廷山", "政协委员个人")),
+    "fuyang_2019-05": (("民建阜阳市委员会", "民主党派"), ("赵咏梅", "政协委员个人")),
+    "fuyang_2019-06": (("市政协人口资源环境委员会", "政协专门委员会"), ("张运领", "政协委员个人")),
+    "fuyang_2019-07": (("市工商联", "工商联"), ("李丽娟", "政协委员个人")),
+    "fuyang_2019-08": (("农工党阜阳市委员会", "民主党派"), ("顾江魁", "政协委员个人")),
+    "fuyang_2019-09": (("九三学社阜阳市基层委员会", "民主党派"), ("宁宇南", "政协委员个人")),
+    "jilin_13_4-01": (("李文革", "政协委员个人"),),
+    "jilin_13_4-02": (("窦悦", "政协委员个人"),),
+    "jilin_13_4-03": (("由守义", "政协委员个人"),),
+    "jilin_13_4-04": (("赵雨山", "政协委员个人"),),
+    "jilin_13_4-05": (("李伟", "政协委员个人"),),
+    "jilin_13_4-06": (("张龙", "政协委员个人"),),
+    "jilin_13_4-07": (("刘越", "政协委员个人"),),
+    "jilin_13_4-08": (("张铎", "政协委员个人"),),
+    "jilin_13_4-09": (("李含冰", "政协委员个人"),),
+    "pingdingshan_10_1-01": (("民革平顶山市委会", "民主党派"), ("曹振华", "政协委员个人")),
+    "pingdingshan_10_1-02": (("民盟平顶山市委会", "民主党派"), ("关永可", "政协委员个人")),
+    "pingdingshan_10_1-03": (("民进平顶山市委会", "民主党派"), ("王娜", "政协委员个人")),
+    "pingdingshan_10_1-04": (("民建平顶山市委会", "民主党派"), ("吴会停", "政协委员个人")),
+    "pingdingshan_10_1-05": (("农工党平顶山市委会", "民主党派"), ("陈刚正", "政协委员个人")),
+    "pingdingshan_10_1-06": (("九三学社平顶山市委会", "民主党派"), ("张萍", "政协委员个人")),
+    "pingdingshan_10_1-07": (("平顶山市工商联", "工商联"), ("刘览", "政协委员个人")),
+    "pingdingshan_10_1-08": (("郏县政协", "区县(市)政协"), ("鲁长法", "政协委员个人")),
+    "putian_2024-01": (("民革莆田市委会", "民主党派"), ("温斌", "政协委员个人")),
+    "putian_2024-02": (("民盟莆田市委会", "民主党派"), ("施清芳", "政协委员个人")),
+    "putian_2024-03": (("民建莆田市委会", "民主党派"), ("张宗贤", "政协委员个人")),
+    "putian_2024-04": (("民进莆田市委会", "民主党派"), ("郭国成", "政协委员个人")),
+    "putian_2024-05": (("农工党莆田市委会", "民主党派"), ("吴建通", "政协委员个人")),
+    "putian_2024-06": (("致公党莆田市委会", "民主党派"), ("郭立红", "政协委员个人")),
+    "putian_2024-07": (("九三学社莆田市委会", "民主党派"), ("黄秀姐", "政协委员个人")),
+    "putian_2024-08": (("市工商联", "工商联"), ("李向伟", "政协委员个人")),
+    "putian_2024-09": (("经济界", "界别"), ("陈俊杰", "政协委员个人")),
+    "putian_2024-10": (("经济界", "界别"), ("林华忠", "政协委员个人")),
+    "putian_2024-11": (("农业界", "界别"), ("吴政锋", "政协委员个人")),
+    "shanghai_2016-01": (("九三学社上海市委", "民主党派"), ("李青峰", "政协委员个人")),
+    "shanghai_2016-02": (("无党派人士", "无党派人士"), ("黄春华", "政协委员个人")),
+    "shanghai_2016-03": (("市总工会", "人民团体"), ("肖堃涛", "政协委员个人")),
+    "shanghai_2016-04": (("市侨联", "人民团体"), ("沈敏", "政协委员个人")),
+    "shanghai_2016-05": (("市政协经济委员会", "政协专门委员会"), ("经济界", "界别"), ("徐大振", "政协委员个人")),
+    "shanghai_2016-06": (("李可庄", "政协委员个人"),),
+    "shanghai_2016-07": (("民建上海市委", "民主党派"), ("许珊燕", "政协委员个人")),
+    "shanghai_2016-08": (("宗教界", "界别"), ("谢炳国", "政协委员个人")),
+    "shanghai_2016-09": (("特邀人士", "界别"), ("韦源", "政协委员个人")),
+    "shanghai_2016-10": (("市政协对外友好协会", "其他"), ("对外友好界", "界别"), ("王禄宁", "政协委员个人")),
+    "shanghai_2016-11": (("市妇联", "人民团体"), ("李培红", "政协委员个人")),
+    "shanghai_2016-12": (("台盟上海市委", "民主党派"), ("陈宁", "政协委员个人")),
+    "shanghai_2016-13": (("民革上海市委", "民主党派"), ("陈永亮", "政协委员个人")),
+    "shanghai_2016-14": (("张润斌", "政协委员个人"),),
+    "shanghai_2016-15": (("市政协人口资源环境建设委员会", "政协专门委员会"), ("社会福利和社会保障界", "界别"), ("郭小牧", "政协委员个人")),
+    "shanghai_2019-01": (("民进市委", "民主党派"), ("胡卫", "政协委员个人")),
+    "shanghai_2019-02": (("民建市委", "民主党派"), ("汪胜洋", "政协委员个人")),
+    "shanghai_2019-03": (("特别邀请人士", "界别"), ("陈永弟", "政协委员个人")),
+    "shanghai_2019-04": (("左燕", "政协委员个人"),),
+    "shanghai_2019-05": (("致公党市委", "民主党派"), ("应仲树", "政协委员个人")),
+    "shanghai_2019-06": (("张国正", "政协委员个人"),),
+    "shanghai_2019-07": (("市总工会", "人民团体"), ("姜海涛", "政协委员个人")),
+    "shanghai_2019-08": (("市政协提案委", "政协专门委员会"), ("凤懋伦", "政协委员个人")),
+    "shanghai_2019-09": (("市政协社法委", "政协专门委员会"), ("李芬华", "政协委员个人")),
+    "shanghai_2019-10": (("市政协人资环建委", "政协专门委员会"), ("陆月星", "政协委员个人")),
+    "shanghai_2019-11": (("顾德平", "政协委员个人"),),
+    "shanghai_2019-12": (("民盟市委", "民主党派"), ("顾祥林", "政协委员个人")),
+    "shanghai_2019-13": (("农工党市委", "民主党派"), ("叶强", "政协委员个人")),
+    "shanghai_2019-14": (("无党派人士", "无党派人士"), ("游闽键", "政协委员个人")),
+    "zhangzhou_2023-01": (("民进漳州市委会", "民主党派"),),
+    "zhangzhou_2023-02": (("农工党漳州市委会", "民主党派"),),
+    "zhangzhou_2023-03": (("柳啸", "政协委员个人"),),
+    "zhangzhou_2023-04": (("詹清凉", "政协委员个人"),),
+    "zhangzhou_2023-05": (("民建漳州市委会", "民主党派"),),
+    "zhangzhou_2023-06": (("王志固", "政协委员个人"),),
+    "zhangzhou_2023-07": (("致公党漳州市委会", "民主党派"),),
+    "zhangzhou_2023-08": (("致公党漳州市委会", "民主党派"),),
+    "zhangzhou_2023-09": (("李瑞林", "政协委员个人"),),
+    "zhangzhou_2023-10": (("蓝爱华", "政协委员个人"),),
+    "zhangzhou_2023-11": (("民革漳州市委会", "民主党派"),),
+    "zhangzhou_2023-12": (("九三学社漳州市委会", "民主党派"),),
+    "zhangzhou_2023-13": (("民盟漳州市委会", "民主党派"),),
+    "zhangzhou_2023-14": (("曾景贤", "政协委员个人"),),
+    "zhangzhou_2023-15": (("农工党漳州市委会", "民主党派"),),
+    "zhangzhou_2023-16": (("台盟漳州市委会", "民主党派"),),
+    "zhangzhou_2023-17": (("台盟漳州市委会", "民主党派"),),
+}
+
+HOME = {
+    "kjcx-01": (("郑州市政协教科文卫体委员会", "政协专门委员会"),),
+    "kjcx-02": (("农工党郑州市委会", "民主党派"),),
+    "kjcx-03": (("九三学社郑州市委会", "民主党派"),),
+    "kjcx-04": (("郑州市工商业联合会", "工商联"),),
+    "kjcx-05": (("郑州市政协农业和农村委员会", "政协专门委员会"),),
+    "kjcx-06": (("郑州市政协文化和文史委员会", "政协专门委员会"), ("郑州市政协民族和宗教委员会", "政协专门委员会")),
+    "kjcx-07": (("中原区政协", "区县(市)政协"),),
+    "kjcx-08": (("中牟县政协", "区县(市)政协"),),
+    "kjcx-09": (("郑州市政协人口资源环境委员会", "政协专门委员会"),),
+    "kjcx-10": (("郑州市政协社会和法制委员会", "政协专门委员会"),),
+    "kjcx-11": (("郑州市政协港澳台侨和外事委员会", "政协专门委员会"),),
+    "kjcx-12": (("郑州市政协城市建设委员会", "政协专门委员会"),),
+    "kjcx-13": (("民革郑州市委会", "民主党派"),),
+    "kjcx-14": (("民盟郑州市委会", "民主党派"),),
+    "kjcx-15": (("民建郑州市委会", "民主党派"),),
+    "kjcx-16": (("民进郑州市委会", "民主党派"),),
+    "kjcx-17": (("管城回族区政协", "区县(市)政协"),),
+    "kjcx-18": (("惠济区政协", "区县(市)政协"),),
+    "kjcx-19": (("巩义市政协", "区县(市)政协"),),
+    "kjcx-20": (("登封市政协", "区县(市)政协"),),
+    "kjcx-21": (("新密市政协", "区县(市)政协"),),
+    "kjcx-22": (("荥阳市政协", "区县(市)政协"),),
+    "kjcx-23": (("新郑市政协", "区县(市)政协"),),
+    "kjcx-24": (("郑州市政协科技、科协界别组", "界别"),),
+    "kjcx-25": (("郑州市政协科技、科协界别组", "界别"),),
+    "kjcx-26": (("刘忠明", "政协委员个人"),),
+}
+
+MEETINGS = {
+    "shanghai_2019": "上海市政协十三届二次会议", "shanghai_2016": "上海市政协十二届四次会议",
+    "pingdingshan_10_1": "平顶山市政协十届一次会议", "putian_2024": "莆田市政协八届三次会议",
+    "fuyang_2019": "阜阳市政协五届三次会议", "zhangzhou_2023": "漳州市政协十四届二次会议",
+    "changzhou_xinbei_2017": "政协常州市新北区第四届委员会第一次会议", "jilin_13_4": "政协吉林市第十三届委员会第四次会议",
+}
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    if not CORPORA.is_dir():
+        pytest.skip(f"{CORPORA} is missing")
+    from assistant.eval_corpora import assemble, folders_in
+    from assistant.ingest import load_corpus
+    return load_corpus(assemble(folders_in(CORPORA), tmp_path_factory.mktemp("corpora") / "c"))
+
+
+def test_every_item_of_every_collection(corpora):
+    got = {p.proposal_id: tuple(zip(p.proposers, p.proposer_types)) for p in corpora.proposals if p.kind == "proposal"}
+    assert got == EXPECTED
+
+
+def test_speakers_meetings_and_the_one_unplaced_proposer(corpora):
+    by_id = {p.proposal_id: p for p in corpora.proposals}
+    for pid, p in by_id.items():
+        assert p.meeting == MEETINGS[pid.rsplit("-", 1)[0]]
+        if p.kind == "proposal":
+            orgs = [n for n, t in zip(p.proposers, p.proposer_types) if t != M]
+            # a member beside an organisation spoke for it; a member alone proposed it
+            assert set(p.speakers) == ({n for n, t in zip(p.proposers, p.proposer_types) if t == M} if orgs else set())
+    assert [x for x in corpora.problems if "无法归类" in x] == [
+        "proposals/shanghai_2016.csv: 提出者 “市政协对外友好协会” 无法归类，按“其他”处理 (可在 proposers.json 中登记类型)。"]
+
+
+def test_home_corpus_without_a_registry(tmp_path):
+    from assistant.ingest import load_corpus
+    shutil.copytree(ROOT / "corpus" / "proposals", tmp_path / "proposals")
+    c = load_corpus(tmp_path)
+    assert {p.proposal_id: tuple(zip(p.proposers, p.proposer_types)) for p in c.proposals if p.kind == "proposal"} == HOME
+    assert c.problems == [] and {p.meeting for p in c.proposals} == {"郑州市政协十四届十九次常委会议"}
