@@ -901,11 +901,11 @@ def build_app(engine) -> gr.Blocks:
         uploads.change(lambda: gr.Button(interactive=False), None, accept_btn, **ui)
         accept_btn.click(accept_ui, preview_state,
                          [import_status, preview_state, preview_table, preview_box, accept_btn, uploads] + views,
-                         concurrency_limit=1, concurrency_id="corpus", **ui)
+                         show_progress_on=import_status, concurrency_limit=1, concurrency_id="corpus", **ui)
         remove_btn.click(ask_remove, coll_pick, [confirm_row, remove_status], **ui)
         cancel_btn.click(cancel_remove, None, [confirm_row, remove_status], **ui)
         confirm_btn.click(remove_ui, coll_pick, [confirm_row, remove_status] + views,
-                          concurrency_limit=1, concurrency_id="corpus", **ui)
+                          show_progress_on=remove_status, concurrency_limit=1, concurrency_id="corpus", **ui)
         app.load(refresh, None, views, **ui)
 
         # ---- named API ---------------------------------------------------------------------------

@@ -11,9 +11,12 @@ Soft scope: a type word narrows the search only when it is what the question ask
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Sequence
 
+from .errors import AssistantError
 from .proposers import knowledge, short_names
 
 
@@ -169,3 +172,204 @@ class ProposerWords:
         for a in sorted(names, key=len, reverse=True):
             text = text.replace(a, " ")
         return text
+
+
+FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
+                           "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
+_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
+# A question about the meeting itself (its theme, how many reports), not about one proposal.
+META_CUE = re.compile(r"会议|大会|导语|主题|议题")
+META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
+# "除了民主党派…以外", "不算…": types named here are excluded, not asked for
+NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
+TITLE_CUE = re.compile(r"题目|标题|题为|题名")
+ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
+PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|还有谁|还有哪些|所有|全部|一共")
+DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")
+PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条")
+OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议")
+SAME_TITLE_CUE = re.compile(r"(一样|相同|同样|同名).{0,4}(题目|标题)|(题目|标题).{0,4}(一样|相同|同样)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_TAG = re.compile(r"<[^>]{0,200}>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.I | re.S)
+
+
+def clean_question(text: str, max_chars: int) -> str:
+    """Normalize what a user typed or pasted; raise a clear message for what we can't take."""
+    if text is None or not str(text).strip():
+        raise AssistantError("请输入问题。")
+    text = unicodedata.normalize("NFC", str(text))
+    text = _CONTROL.sub("", text)
+    text = _SCRIPT.sub(" ", text)  # pasted HTML: code and styles are not words
+    text = _TAG.sub(" ", text)     # keep the words, drop the markup
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise AssistantError("问题里没有可识别的文字。")
+    if len(text) > max_chars:
+        raise AssistantError(f"问题太长 ({len(text)} 字)，请缩短到 {max_chars} 字以内；查找先例请用“先例查找”。")
+    return text
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a question asks, resolved against the conversation: the text retrieval sees, its
+    scope (with the words each part came from) and the follow-up constraints."""
+    question: str                   # as the user typed it (cleaned)
+    text: str                       # what retrieval sees
+    proposers: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    restrict: tuple[str, ...] = ()  # only these proposal ids (follow-ups: "其中…")
+    exclude: tuple[str, ...] = ()   # never these proposal ids ("还有谁…", "别的建议")
+    exclude_proposers: tuple[str, ...] = ()
+    meta: bool = False              # about the meeting itself: answered from its introduction
+    titles: tuple[str, ...] = ()    # proposals whose title the question quotes
+    title_scope: bool = False       # "题目是讲…的": match the topic against titles only
+    meetings: tuple[str, ...] = ()  # meeting labels the question names
+    scope_words: tuple[str, ...] = ()
+    widened: str = ""               # a scope that matched nothing and was dropped
+    intent: str = "what"            # who / what / list / detail / meta / followup
+
+
+class QuestionParser:
+    """Question (+ history) -> Query, using only the corpus's own vocabulary and the grammar's."""
+
+    def __init__(self, index, registry, all_types: Sequence[str]):
+        self.index, self.registry, self.all_types = index, registry, tuple(all_types)
+        self.analyzer = index.analyzer
+        self.proposals = list(index.proposals.values())
+        self.answerable = [p for p in self.proposals if p.kind != "intro"]
+        self.names = ProposerWords.from_registry(registry)
+        self.meeting_words = MeetingWords.from_documents(index.documents.values())
+        self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
+        # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
+        self._framing = sorted((w for w in question_words() if len(w) >= 3), key=len, reverse=True)
+
+    def _boilerplate(self, share: float = 0.5, min_docs: int = 6) -> set:
+        """Words that most proposals share (the city's name, 建议, 政协 …) say nothing about a
+        topic: found by document frequency over this corpus, not listed by hand."""
+        props = [p for p in self.answerable if p.kind == "proposal"]
+        if len(props) < min_docs:
+            return set()
+        df: dict[str, int] = {}
+        for p in props:
+            for w in set(self.analyzer(p.title + " " + p.text)):
+                df[w] = df.get(w, 0) + 1
+        return {w for w, n in df.items() if n / len(props) > share}
+
+
+    def topic_terms(self, text: str) -> list[str]:
+        """Content words of a question: no scaffolding, no proposer names, no type words.
+        Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
+        phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
+        text = _QUOTED.sub(" ", text)
+        text = ORDINAL.sub(" ", strip_type_words(self.names.strip(text)))
+        for w in self._framing:
+            text = text.replace(w, " ")
+        for w in self.meeting_words.all_words():
+            text = text.replace(w, " ")
+        # what is left of "上海市委" once the place is gone is a unit word, not a topic
+        text = _UNIT_LEFTOVER.sub(" ", text)
+        # Without HMM, jieba invents no words from leftovers ("界别组提了" -> 组提); single
+        # characters are nearly all function words in a question (里/过/让/给…).
+        all_spans = self.analyzer.spans(text)
+        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic]
+        # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
+        low = text.lower()
+        covered = [False] * len(low)
+        for w, a, b in all_spans:
+            if len(w) > 1:
+                covered[a:b] = [True] * (b - a)
+        run_start = None
+        for i in range(len(low) + 1):
+            free = i < len(low) and not covered[i] and "\u3400" <= low[i] <= "\u9fff" and low[i] not in FUNCTION_CHARS
+            if free and run_start is None:
+                run_start = i
+            elif not free and run_start is not None:
+                if i - run_start >= 2:
+                    spans.append((low[run_start:i], run_start, i))
+                run_start = None
+        # jieba's search mode also yields the pieces of a compound (新型研发机构 -> 新型, 研发, 机构);
+        # only the longest form counts, or a text with 创新型 + 研发 + 机构 would "cover" it.
+        terms = [w for w, a, b in spans if not any((a2 <= a and b <= b2) and (b2 - a2) > (b - a) for _, a2, b2 in spans)]
+        phrases = [p for p in phrases if p]
+        # “全社会研发投入”: a quoted phrase is what is asked about; the rest is scaffolding
+        return list(dict.fromkeys(phrases)) if phrases else list(dict.fromkeys(terms))
+
+    def parse(self, question: str, history: Sequence = ()) -> Query:
+        negated = " ".join(m.group(1) for m in NEGATION.finditer(question))
+        positive = NEGATION.sub(" ", question)
+        mentioned = self.names.mentioned(positive)
+        bare = self.names.strip(positive)
+        types, type_words, inside = type_scope(bare)
+        if inside and not types and not self.topic_terms(positive):
+            # "哪些发言来自民主党派的基层委员会": the type is all there is to ask about
+            types, type_words = inside, inside
+        # a type named in the negation is excluded, unless the question also asks for part of it
+        excluded = tuple(t for t in type_scope(negated)[0] + type_scope(negated)[2] if t not in types)
+        if excluded:
+            # "除了民主党派…以外，还有哪些单位": every other type
+            types = tuple(dict.fromkeys(types + tuple(t for t in self.all_types if t not in excluded)))
+        meetings, meeting_words = self.meeting_words.match(question)
+        q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
+                 scope_words=tuple(dict.fromkeys(type_words + meeting_words)))
+        terms = self.topic_terms(question)
+        q["titles"] = self._quoted_titles(question)
+        if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
+            q["titles"] = ()  # "which proposals call for <a title>": the title is the topic, not the target
+        q["title_scope"] = bool(TITLE_CUE.search(question)) and not q["titles"]
+        q["meta"] = (not mentioned and not types and not q["titles"] and not terms
+                     and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
+                     and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
+        if not history:
+            return Query(**q, intent=_intent(q, terms))
+        prev = history[-1]
+        pctx = prev.answer.context if prev.answer is not None else {}
+        prev_query = pctx.get("query") or prev.question
+        prev_props = tuple(pctx.get("proposers") or self.names.mentioned(prev.question))
+        q["meetings"] = q["meetings"] or tuple(pctx.get("meetings") or ())
+        prev_ids = tuple(pctx.get("proposal_ids") or ())
+        elliptic = bool(ELLIPSIS_CUE.search(question.strip()))
+        pronoun = bool(PRONOUN_CUE.search(bare))
+        if mentioned and pronoun:
+            # "它和工商联那篇有什么不同?": the one we were talking about, and the one named now
+            q["proposers"] = tuple(dict.fromkeys(prev_props + mentioned))
+        elif mentioned and not terms and elliptic:
+            # "那民盟呢?": the previous question, asked of someone else
+            q["text"] = f"{question} {self.names.strip(prev_query, keep=mentioned)}"
+            q["titles"] = ()
+        elif not mentioned:
+            if SAME_TITLE_CUE.search(question) and prev_ids:
+                q["titles"] = tuple(dict.fromkeys(self.index.proposals[i].title for i in prev_ids))
+                q["exclude"] = prev_ids
+            elif OTHERS_CUE.search(question):
+                q["exclude_proposers"] = prev_props
+            elif "其中" in question and prev_ids:
+                q["restrict"] = prev_ids
+            elif pronoun or ANOTHER_PROPOSAL_CUE.search(question) or (elliptic and not types):
+                q["proposers"] = prev_props
+                if not prev_props and prev_ids:
+                    q["restrict"] = prev_ids
+                if not terms and not ANOTHER_PROPOSAL_CUE.search(question):
+                    q["text"] = f"{question} {prev_query}"
+            if ANOTHER_PROPOSAL_CUE.search(question) and prev_ids:
+                q["exclude"] = prev_ids
+        return Query(**q, intent="followup")
+
+    def _quoted_titles(self, question: str) -> tuple[str, ...]:
+        squeezed = re.sub(r"[\s《》“”\"'「」]", "", question)
+        return tuple(dict.fromkeys(p.title for p in self.answerable
+                                   if re.sub(r"\s", "", p.title) in squeezed and len(p.title) >= 4))
+
+
+def _intent(q: dict, terms) -> str:
+    if q.get("meta"):
+        return "meta"
+    if DETAIL_CUE.search(q["question"]) and terms:
+        return "detail"
+    if not terms:
+        return "list"
+    if re.search(r"谁|哪个|哪家|哪位|哪些单位|哪些委员", q["question"]):
+        return "who"
+    return "what"

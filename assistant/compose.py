@@ -1,0 +1,150 @@
+"""Composition: the chosen proposals -> answer text and citations. Each recommendation names who
+made it (organisation, type, the member who spoke for it) and quotes the exact sentences; every
+[n] is built from a Citation, so a marker that points nowhere cannot be produced."""
+from __future__ import annotations
+
+import re
+
+from .chunk import sentences
+from .question import DETAIL_CUE, Query
+from .records import Citation, Proposal
+from .select import Features, Ranked
+
+REC_CUE = re.compile(r"建议|要|应|需|加快|推进|建立|完善|加大|强化|打造|提升|鼓励|支持|培育|实施|优化|探索")
+
+
+class Composer:
+    def __init__(self, index, features: Features, text_of):
+        self.f, self._text_of = features, text_of
+        self._doc_text = {d.doc_id: d.text for d in index.documents.values()}
+        self._chunks_by_pid: dict[str, list] = {}
+        for c in index.chunks:
+            self._chunks_by_pid.setdefault(c.proposal_id, []).append(c)
+        props = list(index.proposals.values())
+        self.answerable = [p for p in props if p.kind != "intro"]
+        self.meetings = sorted({p.meeting for p in self.answerable if p.meeting})
+
+    def _key_sentences(self, text: str, spans, n: int) -> list[tuple[int, int, float]]:
+        """What a proposal proposes, for listings: sentences with a recommendation verb; the
+        opening sentence is usually context, so it comes last in line."""
+        rec = [sp for sp in spans if REC_CUE.search(text[sp[0]:sp[1]])]
+        order = rec[1:] + rec[:1] if len(rec) > n else rec
+        picked = sorted(order[:n]) or spans[:1]
+        return [(a, b, 0.0) for a, b in picked]
+
+    def _sentences_for(self, p: Proposal, terms, detail: bool, listing_size: int = 1) -> list[tuple[int, int, float]]:
+        text = self._doc_text[p.doc_id]
+        spans = sentences(text, p.start, p.end)
+        if not spans:
+            return []
+        if not terms:
+            return self._key_sentences(text, spans, 3 if listing_size <= 2 else 1)
+        scored = []
+        for s, e in spans:
+            scored.append((s, e, self.f.coverage(terms, text[s:e].lower(), lenient=True)))
+        best = max(x[2] for x in scored)
+        if best <= 0:
+            first = next((s for s in spans[:3] if REC_CUE.search(text[s[0]:s[1]])), spans[0])
+            return [(first[0], first[1], 0.0)]
+        # detail questions ("哪些园区") want every item, which may sit in sentences sharing one word
+        limit, share = (3, 0.3) if detail else (2, 0.5)
+        keep = sorted((x for x in scored if x[2] >= share * best), key=lambda x: -x[2])[:limit]
+        return sorted(keep)
+
+    def compose(self, q: Query, cands, terms, chosen: list[Ranked], found: bool):
+        """-> (text, found, citations, conversation context)."""
+        ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": [], "meetings": list(q.meetings)}
+        scope = "、".join(q.proposers) or "、".join(q.types)
+        if not cands:
+            if q.proposers or q.types or q.restrict or q.exclude or q.exclude_proposers:
+                msg = f"没有找到符合条件的建议{f'（{scope}）' if scope else ''}。"
+            else:
+                msg = "语料中没有可用的建议。"
+            return msg, False, (), ctx
+        if not found:
+            return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
+        detail = bool(DETAIL_CUE.search(q.question))
+        citations: list[Citation] = []
+        lines = []
+        for r in chosen:
+            p, score = r.proposal, r.score
+            quotes = []
+            for s, e, _ in self._sentences_for(p, terms, detail, len(chosen)):
+                chunk = next((c for c in self._chunks_by_pid[p.proposal_id] if c.start <= s < c.end), None)
+                if chunk is None:
+                    continue
+                e = min(e, chunk.end)
+                text = self._doc_text[p.doc_id][s:e]
+                if citations and citations[-1].chunk_id == chunk.chunk_id and citations[-1].end <= s:
+                    # neighbouring sentences of one chunk share one citation
+                    prev = citations[-1]
+                    joined = self._doc_text[p.doc_id][prev.start:e]
+                    citations[-1] = Citation(prev.n, prev.chunk_id, prev.proposal_id, prev.title, prev.proposers,
+                                             prev.proposer_type, joined, prev.start, e, prev.score)
+                    quotes[-1] = (joined, prev.n)
+                    continue
+                n = len(citations) + 1
+                citations.append(Citation(n, chunk.chunk_id, p.proposal_id, p.title, p.proposers, p.proposer_type,
+                                          text, s, e, float(score)))
+                quotes.append((text, n))
+            if not quotes:
+                continue
+            ctx["proposal_ids"].append(p.proposal_id)
+            body = "".join(f"“{t}”[{n}]" for t, n in quotes)
+            where = f"（{p.meeting}）" if len(self.meetings) > 1 and p.meeting else ""
+            if p.kind == "intro":
+                lines.append(f"据{p.meeting or '本期'}的导语：{body}")
+            elif p.kind == "policy":
+                lines.append(f"政策文本《{p.title}》：{body}")
+            else:
+                lines.append(f"{self.who(p)}在《{p.title}》{where}中提出：{body}")
+        if not lines:
+            return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
+        ctx["proposers"] = list(q.proposers) or list(dict.fromkeys(x for c in citations for x in c.proposers))
+        head = self._headline(q, terms, chosen)
+        if q.widened:
+            head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
+        if len(lines) == 1:
+            text = (head + "\n" if head else "") + lines[0]
+        else:
+            text = head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1))
+        return text, True, tuple(citations), ctx
+
+    def _headline(self, q: Query, terms, chosen) -> str:
+        n = len(chosen)
+        if chosen and chosen[0].proposal.kind == "intro":
+            return ""
+        if q.titles:
+            return f"题为《{'》《'.join(q.titles)}》的建议共 {n} 份："
+        if q.proposers and not terms:
+            return f"{'、'.join(q.proposers)}共有 {n} 份建议："
+        if q.types and not terms:
+            return f"{'、'.join(q.types)}共提交 {n} 份建议："
+        if n > 1:
+            return f"共有 {n} 份建议涉及这一问题："
+        return ""
+
+    def who(self, p: Proposal) -> str:
+        """'民进市委（民主党派；胡卫委员发言）', '左燕（政协委员个人）'."""
+        kinds = p.proposer_types or (p.proposer_type,) * len(p.proposers)
+        orgs = [(n, t) for n, t in zip(p.proposers, kinds) if n not in p.speakers]
+        label = "、".join(n for n, _ in orgs) or "、".join(p.proposers)
+        typ = "、".join(dict.fromkeys(t for _, t in orgs if t)) or p.proposer_type
+        if p.speakers:
+            return f"{label}（{typ}；{'、'.join(p.speakers)}委员发言）"
+        return f"{label}（{typ}）" if typ else label
+
+    def _decline(self, q: Query, terms, closest: Proposal, scope: str) -> str:
+        missing = [t for t in sorted(terms, key=lambda t: (-len(t), -self.f.idf(t)))
+                   if t not in self._text_of(closest.proposal_id)]
+        topic = "、".join(dict.fromkeys(missing[:3])) or "这一问题"
+        if scope:
+            where = f"{scope}的建议中"
+        else:
+            in_scope = [p for p in self.answerable if p.kind == "proposal" and (not q.meetings or p.meeting in q.meetings)]
+            named = q.meetings or tuple(self.meetings)
+            label = named[0] if len(named) == 1 else (f"本库 {len(named)} 次会议" if named else "本库")
+            where = f"在{label}的 {len(in_scope)} 份建议中"
+        who = "、".join(closest.proposers) or closest.title
+        return (f"{where}没有找到关于“{topic}”的内容，无法据此回答。"
+                f"最接近的是{who}的《{closest.title}》，但它并未涉及这一点。")

@@ -1,0 +1,176 @@
+"""Selection: which proposals of the question's scope answer it, and whether any does.
+
+Features shared with composition (IDF, topic coverage) live here too. The two decisions, found
+or not and how many proposals an answer includes, use thresholds fitted on dev questions by
+`assistant eval --calibrate` and stored in assistant/calibration.json.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .question import PLURAL_CUE, Query, QuestionParser
+from .records import Proposal
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+_OR = re.compile(r"或者|或是|还是|或")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Decision thresholds, fitted on the dev split by `assistant eval --calibrate`."""
+    found_coverage: float = 0.3     # answer when coverage + margin_weight * margin reaches this, where the
+    margin_weight: float = 4.0      # margin is how far the best cosine stands above the next proposals
+    include_ratio: float = 0.999    # extra proposals must cover this fraction of the best one's coverage…
+    include_plural: float = 0.75    # …or, for "哪些/分别" questions, this fraction
+    include_min: float = 0.5        # and never less than this absolute coverage
+    source: str = "defaults"
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    proposal: Proposal
+    score: float       # best fused retrieval score of its chunks
+    coverage: float    # IDF-weighted share of the topic terms it contains
+    cosine: float      # best dense similarity of its chunks
+
+
+class Features:
+    """IDF over the index's chunks and the topic coverage of a text."""
+
+    def __init__(self, index):
+        self.analyzer = index.analyzer
+        m = index.bm25.matrix
+        n = m.shape[0]
+        df = np.diff(m.tocsc().indptr)
+        self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in index.bm25.vocab.items()}
+        self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
+        self._piece_cache: dict[str, list] = {}
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self._idf_unknown)
+
+    def coverage(self, terms: Sequence[str], text: str, lenient: bool = False) -> float:
+        """IDF-weighted share of the topic terms that occur in `text` (a substring test, so 产业园区
+        is found inside 健康医疗产业园区); an absent compound earns half the share of its pieces
+        that occur (研究院所 vs 院所)."""
+        if not terms:
+            return 0.0
+        total = got = 0.0
+        for t in terms:
+            pieces = [x for x in self._pieces(t) if x != t]
+            w = self.idf(t) if t in self._idf or not pieces else max(self.idf(x) for x in pieces)
+            total += w
+            if t in text:
+                got += w
+            elif pieces:
+                got += 0.5 * w * sum(x in text for x in pieces) / len(pieces)
+            elif lenient:  # picking sentences inside a chosen proposal: 园区 ~ 产业园
+                got += 0.5 * w * sum(ch in text for ch in t) / len(t)
+        return got / total
+
+    def _pieces(self, term: str) -> list[str]:
+        p = self._piece_cache.get(term)
+        if p is None:
+            p = self._piece_cache[term] = [x for x in self.analyzer(term) if len(x) > 1]
+        return p
+
+
+class Selector:
+    def __init__(self, index, retriever, parser: QuestionParser, features: Features, calibration: Calibration):
+        self.index, self.retriever, self.parser, self.f, self.cal = index, retriever, parser, features, calibration
+        self.proposals = list(index.proposals.values())
+        self.answerable = [p for p in self.proposals if p.kind != "intro"]
+        self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
+
+    def text_of(self, proposal_id: str) -> str:
+        return self._text[proposal_id]
+
+    def candidates(self, q: Query) -> tuple[list[Proposal], Query]:
+        """The proposals in the question's scope. A scope that leaves nothing is dropped (the
+        answer says so) instead of declining: a user's wording is no reason to find nothing."""
+        pool = [p for p in self.proposals if p.kind == "intro"] if q.meta else self.answerable
+        if q.restrict:
+            pool = [p for p in pool if p.proposal_id in q.restrict]
+        if q.titles:
+            pool = [p for p in pool if p.title in q.titles]
+        pool = [p for p in pool if p.proposal_id not in q.exclude
+                and not set(p.proposers) & set(q.exclude_proposers)]
+        if q.meetings:
+            scoped = [p for p in pool if p.meeting in q.meetings]
+            if scoped:
+                pool = scoped
+            else:
+                q = replace(q, widened="、".join(q.meetings), meetings=())
+        if q.proposers or q.types:
+            # "工商联和政协委员个人各提了什么": named proposers and named types together
+            scoped = [p for p in pool if set(p.proposers) & set(q.proposers)
+                      or set(p.proposer_types or (p.proposer_type,)) & set(q.types)]
+            if scoped:
+                pool = scoped
+            elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):
+                q = replace(q, widened="、".join(q.proposers or q.types), proposers=(), types=())
+            else:
+                pool = []
+        return pool, q
+
+    def rank(self, q: Query, cands: list[Proposal], mode: str = "hybrid") -> tuple[list[Ranked], float]:
+        """[(proposal, hybrid score, topic coverage, best chunk cosine)], best first, and the
+        corpus-wide margin of the best proposal's cosine over the next four proposals'."""
+        allowed = {p.proposal_id for p in cands}
+        hits = self.retriever.chunk_hits(q.text, mode=mode)
+        best: dict[str, tuple[float, float]] = {}
+        cos_all: dict[str, float] = {}
+        for h in hits:
+            pid = h.chunk.proposal_id
+            if h.dense_rank is not None:
+                cos_all[pid] = max(cos_all.get(pid, -1.0), h.cosine)
+            if pid in allowed:
+                s, c = best.get(pid, (0.0, -1.0))
+                best[pid] = (max(s, h.score), max(c, h.cosine))
+        cs = sorted(cos_all.values(), reverse=True)
+        margin = cs[0] - float(np.mean(cs[1:5])) if len(cs) > 1 else 0.0
+        # "容错或者宽容失败": either alternative is enough
+        alts = ([a for a in (self.parser.topic_terms(part) for part in _OR.split(q.text)) if a]
+                if _OR.search(q.text) and len(q.text) <= 40 else [])
+        alts = alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
+        out = []
+        for p in cands:
+            s, c = best.get(p.proposal_id, (0.0, -1.0))
+            text = p.title.lower() if q.title_scope else self._text[p.proposal_id]
+            out.append(Ranked(p, s, max(self.f.coverage(a, text) for a in alts), c))
+        out.sort(key=lambda r: (-(r.coverage + r.score * 10), -r.score, r.proposal.proposal_id))
+        return out, margin
+
+    def select(self, q: Query, terms, ranked: list[Ranked], margin: float) -> tuple[list[Ranked], bool]:
+        """Which proposals the answer covers, and whether the corpus answers at all."""
+        listing = not terms or bool(q.titles) or q.meta
+        if listing:
+            return [r for r in ranked][: 30], True
+        top = ranked[0]
+        # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
+        # so for scoped questions ("中牟县政协关于旅游业…") only the topic coverage counts.
+        distinct = 0.0 if (q.proposers or q.types) else margin
+        found = top.coverage + self.cal.margin_weight * distinct >= self.cal.found_coverage
+        if not found:
+            return [top], False
+        plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types)
+        ratio = self.cal.include_plural if plural else self.cal.include_ratio
+        keep = [top] + [r for r in ranked[1:]
+                        if r.coverage >= max(self.cal.include_min, ratio * top.coverage) and r.coverage > 0]
+        return keep[:12], True
+
