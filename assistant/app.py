@@ -603,6 +603,11 @@ def build_app(engine) -> gr.Blocks:
         if llm_available and (mode or default_mode) == MODE_LLM:
             # generative: the model's tokens stream in (marked unverified), then the verified answer
             # replaces them; an unreachable model falls back to the extractive answer with a note
+            from .llm import LLMAnswerer
+            try:  # an unsupported filter is the user's to change, not a model failure
+                _filters(LLMAnswerer.stream, who, kinds, meetings)
+            except AssistantError as e:
+                raise _error(e) from None
             started = False
             try:
                 llm_answerer = eng.answerer_named("llm")
@@ -776,7 +781,7 @@ def build_app(engine) -> gr.Blocks:
         progress(0.0, desc="开始删除")
         trashed, eng = colls.remove_collection(name, holder, progress=lambda f, d: progress(f, desc=d))
         msg = f"已删除合集 “{name}”，索引已更新。文件已移到 {trashed.parent.name}/{trashed.name}（在语料目录的 {colls.TRASH}/ 下）。"
-        return (gr.Row(visible=False), status_html(msg)) + corpus_views(eng)
+        return (gr.Row(visible=False), status_html(msg), "") + corpus_views(eng)
 
     def browse_note(eng) -> str:
         return f"共 {len(eng.index.proposals)} 条（含导语）。点选表格中的一行，或在下拉框中选择，即可阅读全文。"
@@ -844,7 +849,8 @@ def build_app(engine) -> gr.Blocks:
                 detail = gr.HTML(proposal_html(eng0, None), elem_id="yz-detail")
 
             with gr.Tab("语料管理", id="tab-corpus"):
-                preview_state = gr.State(None)
+                # a session that ends (or a preview left for a day) takes its staging copy with it
+                preview_state = gr.State(None, time_to_live=24 * 3600, delete_callback=colls.discard)
                 gr.Markdown(UPLOAD_HELP)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=380):
@@ -898,13 +904,14 @@ def build_app(engine) -> gr.Blocks:
                           [preview_state, preview_table, preview_box, accept_btn, import_status],
                           validator=check_preview, **ui)
         # a new file selection invalidates the preview: import only what was previewed
-        uploads.change(lambda: gr.Button(interactive=False), None, accept_btn, **ui)
+        for field in (uploads, coll_name, coll_kind):
+            field.change(lambda: gr.Button(interactive=False), None, accept_btn, **ui)
         accept_btn.click(accept_ui, preview_state,
                          [import_status, preview_state, preview_table, preview_box, accept_btn, uploads] + views,
                          show_progress_on=import_status, concurrency_limit=1, concurrency_id="corpus", **ui)
         remove_btn.click(ask_remove, coll_pick, [confirm_row, remove_status], **ui)
         cancel_btn.click(cancel_remove, None, [confirm_row, remove_status], **ui)
-        confirm_btn.click(remove_ui, coll_pick, [confirm_row, remove_status] + views,
+        confirm_btn.click(remove_ui, coll_pick, [confirm_row, remove_status, import_status] + views,
                           show_progress_on=remove_status, concurrency_limit=1, concurrency_id="corpus", **ui)
         app.load(refresh, None, views, **ui)
 

@@ -1,10 +1,20 @@
-"""`assistant bench cmrc`: retrieval benchmark on CMRC 2018 dev as a sentence-level corpus.
+"""`assistant bench`: retrieval benchmark, BM25 / dense / hybrid side by side, on three data sets.
 
-Each context is split into sentences with the product's own splitter; a question's gold is the
-sentence(s) holding its first answer span. Like a proposal chunk (title + proposers + text), a
-sentence is indexed under its article title. BM25, dense and hybrid run through the product's
-Retriever on one in-memory index; a character-bigram BM25 is the external reference baseline.
-The data is read from ../shared/benchmarks/cmrc2018 (CC BY-SA 4.0) and never copied.
+- cmrc: CMRC 2018 dev as a sentence-level corpus. Each context is split into sentences with the
+  product's own splitter; a question's gold is the sentence(s) holding its first answer span. Like
+  a proposal chunk (title + proposers + text), a sentence is indexed under its article title. A
+  character-bigram BM25 is the external reference row. Read from ../shared/benchmarks/cmrc2018
+  (CC BY-SA 4.0), never copied.
+- qa: eval/qa.jsonl over the home corpus, proposal-level (the ids `assistant search` returns);
+  follow-ups are asked as conversations and retrieved as resolved, as `assistant eval` does.
+- corpora: the other-city collections in ../shared/corpora, all loaded as ONE corpus (as
+  `assistant eval --corpora` does), proposal-level, gold = the questions' gold items.
+
+Every data set is split in two halves: the half fusion settings are chosen on, and the held-out
+half they are reported on (cmrc: even / odd context index; qa: split dev / test; corpora:
+even / odd folder in name order). The hybrid row must not lose to the better of BM25 and dense on
+hit@1 and hit@5; the ratio columns compare every row with that bar (or with --baseline).
+Passage vectors are cached per model fingerprint and text (--cache), so re-runs embed only queries.
 """
 from __future__ import annotations
 
@@ -12,7 +22,9 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,61 +140,246 @@ def build_memory_index(chunks: list, embedder, analyzer: Analyzer, *, text=lambd
     return idx, {"embed_s": t_embed, "bm25_s": t_bm25, "total_s": time.perf_counter() - t0, "embedded": embedded}
 
 
-def _metrics(ranked_rows: list[list[int]], golds: list[set]) -> dict:
-    h1 = h5 = mrr = 0.0
-    for rows, gold in zip(ranked_rows, golds):
-        r = next((i for i, x in enumerate(rows[:10], 1) if x in gold), None)
-        h1 += r == 1
-        h5 += r is not None and r <= 5
-        mrr += 1.0 / r if r else 0.0
-    n = max(len(golds), 1)
-    return {"hit@1": h1 / n, "hit@5": h5 / n, "mrr@10": mrr / n}
+HALVES = ("choose", "held-out")
+HALF_RULES = {"cmrc": "选参 = 偶数序号段落的问题, 留出 = 奇数序号", "qa": "选参 = split dev, 留出 = split test",
+              "corpora": "选参 = 按名称排序后偶数序号的目录, 留出 = 奇数序号"}
+DATASETS = ("cmrc", "qa", "corpora")
+
+
+@dataclass
+class BenchQuestion:
+    text: str
+    gold: frozenset          # chunk rows (cmrc) or proposal ids (qa, corpora)
+    half: str                # "choose" or "held-out"
+    proposers: tuple = ()    # a follow-up's carried-over proposers (qa)
+
+
+@dataclass
+class Prepared:
+    name: str
+    title: str
+    info: dict
+    build: dict
+    questions: list
+    runs: list               # (label, retriever, mode)
+    rank: object             # (retriever, question, mode, query_vec) -> ranked ids, best first
+    embedder: object
+
+
+def _metrics(ranks: list) -> dict:
+    n = max(len(ranks), 1)
+    return {"n": len(ranks), "hit@1": sum(r == 1 for r in ranks) / n,
+            "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+            "mrr@10": sum(1.0 / r for r in ranks if r) / n}
 
 
 def _pct(xs, q):
     return float(np.percentile(np.array(xs) * 1000, q)) if xs else float("nan")
 
 
-def run_cmrc(data: Path, embedder, *, limit: int | None = None, modes=("bm25", "dense", "hybrid"),
-             analyzer: Analyzer | None = None, log=print, rrf_k: int = 60, dense_weight: float = 1.0) -> dict:
+def _rank_of(ids: list, gold) -> int | None:
+    return next((i for i, x in enumerate(ids[:10], 1) if x in gold), None)
+
+
+def _split_limit(questions: list, limit: int | None) -> list:
+    """The first `limit` questions of each half."""
+    if not limit:
+        return questions
+    seen = {h: 0 for h in HALVES}
+    out = []
+    for q in questions:
+        if seen[q.half] < limit:
+            seen[q.half] += 1
+            out.append(q)
+    return out
+
+
+def _retrievers(index, embedder, settings, registry=None) -> list:
+    """(label, retriever, mode): BM25, dense, hybrid with the settings' fusion, and the other fusion
+    as a reference row."""
+    from .retrieve import Retriever
+    main = Retriever.from_settings(index, embedder, settings, registry)
+    runs = [("bm25", main, "bm25"), ("dense", main, "dense"), ("hybrid", main, "hybrid")]
+    if settings.fusion != "rrf":
+        other = Retriever.from_settings(index, embedder, settings.with_(fusion="rrf"), registry)
+        runs.append((f"hybrid-rrf k={settings.rrf_k} w={settings.dense_weight:g}", other, "hybrid"))
+    return runs
+
+
+def fusion_label(settings) -> str:
+    if settings.fusion == "rrf":
+        return f"rrf k={settings.rrf_k} w={settings.dense_weight:g}"
+    return f"{settings.fusion} α={settings.fusion_alpha:g}"
+
+
+def _progress(d, t):
+    print(f"\r向量化 {d}/{t}", end="" if d < t else "\n", file=sys.stderr, flush=True)
+
+
+def prepare_cmrc(settings, embedder, *, data: Path = DEFAULT_DATA, limit: int | None = None,
+                 analyzer: Analyzer | None = None, cache_dir: Path | None = None, log=print) -> Prepared:
     from .retrieve import Retriever
     ds = load_cmrc(data, limit)
     log(f"CMRC 2018 dev: {len(ds.contexts)} 段, {len(ds.chunks)} 句, {len(ds.questions)} 问")
     analyzer = analyzer or Analyzer()
     analyzer("预热")
-
-    def prog(d, t):
-        print(f"\r向量化 {d}/{t}", end="", file=sys.stderr, flush=True)
-
-    index, build = build_memory_index(ds.chunks, embedder, analyzer, progress=prog)
-    print(file=sys.stderr)
+    index, build = build_memory_index(ds.chunks, embedder, analyzer, progress=_progress, cache_dir=cache_dir)
     build["chunks_per_s"] = len(ds.chunks) / max(build["total_s"], 1e-9)
-    golds = [g for _, g, _, _ in ds.questions]
-    results = {}
+    ctx_no = {cid: i for i, cid in enumerate(ds.contexts)}
+    qs = [BenchQuestion(q, frozenset(g), HALVES[ctx_no[cid] % 2]) for q, g, _, cid in ds.questions]
     # The reference baseline: character-bigram BM25, the same BM25 code with another analyzer.
-    ref_an = Analyzer(bigrams=True, words=False)
-    ref_index, _ = build_memory_index(ds.chunks, _NoEmbed(embedder.dim), ref_an)
-    ref = Retriever(ref_index, None, rrf_k=rrf_k)
-    runs = [("bigram-bm25 (ref)", ref, "bm25")]
-    retr = Retriever(index, embedder, rrf_k=rrf_k, dense_weight=dense_weight)
-    runs += [(m, retr, m) for m in modes]
-    for label, r, mode in runs:
-        ranked, lat, lat_embed = [], [], []
-        for q, _, _, _ in ds.questions:
+    ref_index, _ = build_memory_index(ds.chunks, _NoEmbed(embedder.dim), Analyzer(bigrams=True, words=False))
+    runs = [("bigram-bm25 (ref)", Retriever(ref_index, None), "bm25")] + _retrievers(index, embedder, settings)
+
+    def rank(r, q, mode, qv):
+        return [ds_row(index, h) for h in r.chunk_hits(q.text, mode=mode, query_vec=qv)[:10]]
+
+    return Prepared("cmrc", "CMRC 2018 dev (句子级)",
+                    {"contexts": len(ds.contexts), "sentences": len(ds.chunks), "questions": len(ds.questions)},
+                    build, qs, runs, rank, embedder)
+
+
+def _engine(settings, log):
+    from .engine import Engine
+    return Engine.open(settings, log=log)
+
+
+def _model_key(settings) -> str:
+    return hashlib.sha256(settings.model.encode()).hexdigest()[:10]
+
+
+def prepare_qa(settings, embedder, *, benchmark: Path | None = None, limit: int | None = None,
+               cache_dir: Path | None = None, log=print) -> Prepared:
+    from . import evaluate as ev
+    t0 = time.perf_counter()
+    work = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="yz-bench-"))
+    eng = _engine(settings.with_(index_dir=work / f"index-home-{_model_key(settings)}"), log)
+    build = {"total_s": time.perf_counter() - t0, "chunks": len(eng.index.chunks)}
+    items = ev.load_benchmark(Path(benchmark or ev.DEFAULT_BENCHMARK), "all")
+    qs = []
+    for it in items:
+        if not (it.answerable and it.gold_proposals):
+            continue
+        half = "choose" if it.split == "dev" else "held-out"
+        if limit and sum(q.half == half for q in qs) >= limit:
+            continue
+        text, props = it.question, ()
+        if it.history:  # asked as a conversation, retrieved as resolved (as `assistant eval` does)
+            _, turns = ev.conversation(eng.answerer, it)
+            rq = eng.answerer.resolve(it.question, turns)
+            text, props = rq.text, tuple(rq.proposers)
+        qs.append(BenchQuestion(text, frozenset(it.gold_proposals), half, props))
+    log(f"问答评测集: {len(eng.index.proposals)} 条记录, {len(eng.index.chunks)} 个文本块, {len(qs)} 问")
+
+    def rank(r, q, mode, qv):
+        return [h.proposal.proposal_id for h in r.search(q.text, 10, mode=mode, proposers=q.proposers, query_vec=qv)]
+
+    return Prepared("qa", "问答评测集 eval/qa.jsonl (建议级)",
+                    {"proposals": len(eng.index.proposals), "chunks": len(eng.index.chunks), "questions": len(qs)},
+                    build, qs, _retrievers(eng.index, eng.embedder, eng.settings, eng.corpus.registry), rank,
+                    eng.embedder)
+
+
+def prepare_corpora(settings, embedder, *, root: Path | None = None, limit: int | None = None,
+                    cache_dir: Path | None = None, log=print) -> Prepared:
+    from . import eval_corpora as ec
+    t0 = time.perf_counter()
+    folders = ec.folders_in(Path(root or ec.DEFAULT_CORPORA))
+    if not folders:
+        raise AssistantError(f"{root or ec.DEFAULT_CORPORA} 中没有语料集 (含 proposals/ 的子目录)。")
+    work = (Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="yz-bench-"))) / f"corpora-{_model_key(settings)}"
+    shutil.rmtree(work / "corpus", ignore_errors=True)
+    corpus_dir = ec.assemble(folders, work / "corpus")
+    eng = _engine(settings.with_(corpus_dir=corpus_dir, index_dir=work / "index"), log)
+    build = {"total_s": time.perf_counter() - t0, "chunks": len(eng.index.chunks)}
+    half_of = {f.name: HALVES[i % 2] for i, f in enumerate(folders)}
+    qs = []
+    for q in ec.load_questions(folders):
+        if not (q.answerable and q.gold_items) or q.history:
+            continue
+        if limit and sum(x.half == half_of[q.folder] for x in qs) >= limit:
+            continue
+        qs.append(BenchQuestion(q.question, frozenset(q.gold_items), half_of[q.folder]))
+    missing = sorted({g for q in qs for g in q.gold} - set(eng.index.proposals))
+    if missing:
+        log(f"注意: {len(missing)} 个 gold 条目不在载入的语料中 (如 {missing[0]}), 这些题必然不中。")
+    log(f"语料集: {len(folders)} 个目录, {len(eng.index.proposals)} 条记录, {len(eng.index.chunks)} 个文本块, {len(qs)} 问")
+
+    def rank(r, q, mode, qv):
+        return [h.proposal.proposal_id for h in r.search(q.text, 10, mode=mode, query_vec=qv)]
+
+    return Prepared("corpora", "其他城市语料集 ../shared/corpora (全部载入一个语料库, 建议级)",
+                    {"folders": [f.name for f in folders], "proposals": len(eng.index.proposals),
+                     "chunks": len(eng.index.chunks), "questions": len(qs)},
+                    build, qs, _retrievers(eng.index, eng.embedder, eng.settings, eng.corpus.registry), rank,
+                    eng.embedder)
+
+
+def measure(prep: Prepared) -> dict:
+    """Run every retriever on every question: metrics and latency per half (and over all).
+    The query is embedded once per question and that time is added to dense and hybrid latency."""
+    emb = prep.embedder
+    if prep.questions:  # warm up (first-call overheads are not query latency)
+        q0 = prep.questions[0]
+        qv0 = emb.embed_queries([q0.text])[0]
+        for _, r, mode in prep.runs:
+            prep.rank(r, q0, mode, None if mode == "bm25" else qv0)
+    ranks = {label: [] for label, _, _ in prep.runs}
+    lat = {label: [] for label, _, _ in prep.runs}
+    for q in prep.questions:
+        t0 = time.perf_counter()
+        qv = emb.embed_queries([q.text])[0]
+        t_embed = time.perf_counter() - t0
+        for label, r, mode in prep.runs:
             t0 = time.perf_counter()
-            qv = None
-            if mode != "bm25":
-                qv = r.embedder.embed_queries([q])[0]
-                lat_embed.append(time.perf_counter() - t0)
-            hits = r.chunk_hits(q, mode=mode, query_vec=qv)
-            lat.append(time.perf_counter() - t0)
-            ranked.append([ds_row(index, h) for h in hits[:10]])
-        results[label] = {**_metrics(ranked, golds), "p50_ms": _pct(lat, 50), "p95_ms": _pct(lat, 95),
-                          "embed_p50_ms": _pct(lat_embed, 50)}
-    return {"dataset": {"contexts": len(ds.contexts), "sentences": len(ds.chunks), "questions": len(ds.questions)},
-            "build": build, "results": results,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "model": embedder.name}
+            ids = prep.rank(r, q, mode, None if mode == "bm25" else qv)
+            lat[label].append(time.perf_counter() - t0 + (0.0 if mode == "bm25" else t_embed))
+            ranks[label].append(_rank_of(ids, q.gold))
+    halves = {}
+    for half in (*HALVES, "all"):
+        sel = [i for i, q in enumerate(prep.questions) if half == "all" or q.half == half]
+        res = {}
+        for label in ranks:
+            ls = [lat[label][i] for i in sel]
+            res[label] = {**_metrics([ranks[label][i] for i in sel]), "p50_ms": _pct(ls, 50), "p95_ms": _pct(ls, 95)}
+        halves[half] = {"n": len(sel), "results": res, "verdict": verdict(res)}
+    return halves
+
+
+def verdict(res: dict) -> dict:
+    """Does hybrid reach the better of BM25 and dense on hit@1 and hit@5?"""
+    if not {"bm25", "dense", "hybrid"} <= set(res):
+        return {}
+    out = {}
+    for k in ("hit@1", "hit@5"):
+        best = max(res["bm25"][k], res["dense"][k])
+        out[k] = {"hybrid": res["hybrid"][k], "best_single": best, "ok": res["hybrid"][k] >= best - 1e-12}
+    out["ok"] = all(v["ok"] for v in out.values())
+    return out
+
+
+def run_dataset(name: str, settings, embedder, *, limit: int | None = None, data: Path | None = None,
+                benchmark: Path | None = None, corpora: Path | None = None, analyzer: Analyzer | None = None,
+                cache_dir: Path | None = None, log=print) -> dict:
+    if name == "cmrc":
+        prep = prepare_cmrc(settings, embedder, data=Path(data or DEFAULT_DATA), limit=limit, analyzer=analyzer,
+                            cache_dir=cache_dir, log=log)
+    elif name == "qa":
+        prep = prepare_qa(settings, embedder, benchmark=benchmark, limit=limit, cache_dir=cache_dir, log=log)
+    elif name == "corpora":
+        prep = prepare_corpora(settings, embedder, root=corpora, limit=limit, cache_dir=cache_dir, log=log)
+    else:
+        raise AssistantError(f"未知的数据集 {name!r}，可选 {', '.join(DATASETS)}。")
+    return {"name": prep.name, "title": prep.title, "dataset": prep.info, "build": prep.build,
+            "halves_rule": HALF_RULES[prep.name], "halves": measure(prep)}
+
+
+def run_cmrc(data: Path, embedder, *, limit: int | None = None, analyzer: Analyzer | None = None, log=print,
+             settings=None, cache_dir: Path | None = None) -> dict:
+    """The CMRC data set alone (kept for callers of the earlier single-data-set bench)."""
+    from .config import Settings
+    return run_dataset("cmrc", settings or Settings(), embedder, limit=limit, data=data, analyzer=analyzer,
+                       cache_dir=cache_dir, log=log)
 
 
 def ds_row(index, hit) -> int:
@@ -204,38 +401,88 @@ class _NoEmbed:
         return np.zeros((len(texts), self.dim), np.float32)
 
 
-def format_table(rep: dict) -> str:
-    base = rep["results"]["bigram-bm25 (ref)"]
-    lines = [f"CMRC 2018 dev (sentence-level): {rep['dataset']['sentences']} sentences, "
-             f"{rep['dataset']['questions']} questions, model {rep['model']}",
-             f"{'retriever':<20}{'hit@1':>8}{'hit@5':>8}{'MRR@10':>8}{'p50 ms':>9}{'p95 ms':>9}{'hit@5 ×ref':>12}{'p95 ×ref':>10}"]
-    for label, r in rep["results"].items():
-        lines.append(f"{label:<20}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}{r['mrr@10']:>8.3f}{r['p50_ms']:>9.1f}"
-                     f"{r['p95_ms']:>9.1f}{r['hit@5'] / base['hit@5']:>12.3f}{r['p95_ms'] / base['p95_ms']:>10.1f}")
-    b = rep["build"]
-    lines.append(f"build: {b['chunks_per_s']:.0f} chunks/s ({b['embed_s']:.1f}s embedding, {b['bm25_s']:.1f}s BM25); "
-                 f"peak RSS {rep['peak_rss_mb']:.0f} MB; query latency includes query embedding, model load excluded")
+def format_table(rep: dict, baseline: str = "best") -> str:
+    """One block per data set and half: every retriever's hit@1, hit@5, MRR@10 and latency, and
+    hit@1 / hit@5 as ratios of the baseline (default: the better of BM25 and dense, per metric)."""
+    lines = [f"模型 {rep['model']}; 融合 {rep['fusion']}; 基线列 ×{baseline} = "
+             + ("BM25 与向量检索中较好的一个 (逐项取大)" if baseline == "best" else baseline)]
+    for ds in rep["datasets"].values():
+        if "error" in ds:
+            lines += ["", f"== {ds['name']}: 跳过 — {ds['error']}"]
+            continue
+        info = ", ".join(f"{k} {len(v) if isinstance(v, list) else v}" for k, v in ds["dataset"].items())
+        lines += ["", f"== {ds['title']}: {info}", f"   半分: {ds['halves_rule']}",
+                  f"{'half':<10}{'retriever':<24}{'n':>6}{'hit@1':>8}{'hit@5':>8}{'MRR@10':>8}{'p50 ms':>9}{'p95 ms':>9}"
+                  f"{'hit@1 ×' + baseline:>13}{'hit@5 ×' + baseline:>13}"]
+        for half in HALVES:
+            h = ds["halves"][half]
+            res = h["results"]
+            if not h["n"]:
+                lines.append(f"{half:<10}(没有问题)")
+                continue
+            base = {k: (max(res["bm25"][k], res["dense"][k]) if baseline == "best" else res[baseline][k])
+                    for k in ("hit@1", "hit@5")}
+            for i, (label, r) in enumerate(res.items()):
+                ratio = "".join(f"{(r[k] / base[k] if base[k] else float('nan')):>13.3f}" for k in ("hit@1", "hit@5"))
+                lines.append(f"{half if i == 0 else '':<10}{label:<24}{r['n']:>6}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}"
+                             f"{r['mrr@10']:>8.3f}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{ratio}")
+            v = h["verdict"]
+            if v:
+                lost = [k for k in ("hit@1", "hit@5") if not v[k]["ok"]]
+                lines.append(f"{'':<10}→ hybrid " + ("不输于较好的单路 (hit@1, hit@5)" if not lost else
+                             "输给较好的单路: " + ", ".join(f"{k} {v[k]['hybrid']:.3f} < {v[k]['best_single']:.3f}"
+                                                    for k in lost)))
+        b = ds["build"]
+        if "chunks_per_s" in b:
+            lines.append(f"build: {b['chunks_per_s']:.0f} chunks/s ({b['embed_s']:.1f}s embedding, {b['embedded']} newly "
+                         f"embedded, {b['bm25_s']:.1f}s BM25)")
+    lines.append(f"peak RSS {rep['peak_rss_mb']:.0f} MB; 延迟含查询向量化 (dense, hybrid), 不含模型加载")
     return "\n".join(lines)
 
 
 def cmd_bench(args) -> int:
     from .config import Settings
     from .embed import load_embedder
-    s = Settings.from_env(model=args.model)
+    over = {"model": args.model, "fusion": args.fusion, "fusion_alpha": args.alpha, "analyzer": args.analyzer}
+    if args.corpus:
+        over["corpus_dir"] = Path(args.corpus)
+    s = Settings.from_env(**over)
     emb = load_embedder(s)
-    name = args.analyzer or s.analyzer
+    cache = None if args.no_cache else Path(args.cache or s.model_cache.parent / "bench")
+    name = s.analyzer
     an = Analyzer(bigrams="bigram" in name.split("+"), words="jieba" in name.split("+"))
-    rep = run_cmrc(Path(args.data), emb, limit=args.limit, analyzer=an, log=lambda m: print(m, file=sys.stderr),
-                   rrf_k=s.rrf_k, dense_weight=s.dense_weight)
-    print(json.dumps(rep, ensure_ascii=False, indent=1) if args.json else format_table(rep))
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    names = DATASETS if args.dataset == "all" else (args.dataset,)
+    rep = {"model": emb.name, "fusion": fusion_label(s), "limit": args.limit, "datasets": {}}
+    for n in names:
+        try:
+            rep["datasets"][n] = run_dataset(n, s, emb, limit=args.limit, data=args.data, benchmark=args.benchmark,
+                                             corpora=args.corpora, analyzer=an, cache_dir=cache, log=log)
+        except AssistantError as e:
+            if args.dataset != "all":
+                raise
+            log(f"{n}: 跳过 — {e.message}")
+            rep["datasets"][n] = {"name": n, "error": e.message}
+    rep["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(rep, ensure_ascii=False, indent=1) if args.json else format_table(rep, args.baseline))
     return 0
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("bench", parents=[common], help="检索基准: CMRC 2018 dev (句子级)")
-    p.add_argument("dataset", choices=["cmrc"], nargs="?", default="cmrc")
+    p = sub.add_parser("bench", parents=[common],
+                       help="检索基准: BM25 / 向量 / 混合并列, CMRC 2018 dev、问答评测集、其他城市语料集")
+    p.add_argument("dataset", choices=[*DATASETS, "all"], nargs="?", default="cmrc",
+                   help="cmrc (句子级)、qa (eval/qa.jsonl)、corpora (../shared/corpora) 或 all")
     p.add_argument("--data", default=str(DEFAULT_DATA), help="cmrc2018_dev.squad.json 的路径")
-    p.add_argument("--limit", type=int, help="只用前 N 段 (快速试跑)")
+    p.add_argument("--benchmark", help="qa: 评测集 JSONL (默认 eval/qa.jsonl; 语料用 --corpus 或 ASSISTANT_CORPUS)")
+    p.add_argument("--corpora", help="corpora: 语料集目录 (默认 ../shared/corpora)")
+    p.add_argument("--limit", type=int, help="快速试跑: CMRC 只用前 N 段; qa / corpora 每一半只用前 N 题")
     p.add_argument("--analyzer", choices=["jieba", "jieba+bigram", "bigram"], help="BM25 分词 (默认同 ASSISTANT_ANALYZER)")
+    p.add_argument("--fusion", choices=["convex", "rrf"], help="融合方式 (默认同 ASSISTANT_FUSION)")
+    p.add_argument("--alpha", type=float, help="convex 融合的向量权重 α (默认同 ASSISTANT_FUSION_ALPHA)")
+    p.add_argument("--baseline", choices=["best", "dense", "bm25"], default="best",
+                   help="比值列的基线: best = BM25 与向量中较好的一个 (默认)")
+    p.add_argument("--cache", help="段落向量与基准索引的缓存目录 (默认 ASSISTANT_MODEL_CACHE 旁的 bench/)")
+    p.add_argument("--no-cache", action="store_true", help="不读写缓存 (全部重新向量化, 索引建在临时目录)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)

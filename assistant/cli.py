@@ -23,14 +23,16 @@ def cmd_build(args) -> int:
     t = time.perf_counter()
     s = _settings(args)
 
-    def progress(done, total):
-        print(f"\r向量化 {done}/{total}", end="", file=sys.stderr, flush=True)
+    from .embedcache import ProgressLine
+    progress = ProgressLine("向量化")  # count, chunks/s and ETA; an interrupted build resumes where it stopped
 
-    man = build(s, progress=progress, log=lambda m: print(m, file=sys.stderr))
-    print(file=sys.stderr)
+    man = build(s, progress=progress, log=progress.log)
+    progress.newline()
     c = man["counts"]
-    print(f"索引已写入 {s.index_dir}: {man['corpus']['documents']} 个文件, {man['corpus']['records']} 条记录 "
-          f"({man['corpus']['proposals']} 份建议), {c['chunks']} 个文本块 (新向量化 {c['embedded']}, 复用 {c['reused']}), "
+    where = s.index_dir if s.store == "files" else f"{s.index_dir} + {s.store}"
+    print(f"索引已写入 {where}: {man['corpus']['documents']} 个文件, {man['corpus']['records']} 条记录 "
+          f"({man['corpus']['proposals']} 份建议), {c['chunks']} 个文本块 (新向量化 {c['embedded']}, 复用 {c['reused']}"
+          f"{', 其中续用上次中断时已算好的 ' + str(c['resumed']) if c.get('resumed') else ''}), "
           f"模型 {man['model']['name']} ({man['model']['dim']} 维), 用时 {time.perf_counter() - t:.1f}s")
     return 0
 

@@ -448,32 +448,34 @@ def accept(preview: Preview, corpus_dir: Path) -> Collection:
 
 
 def remove(name: str, corpus_dir: Path) -> Path:
-    """Move one collection to `<corpus>/.trash/` and return where it went (for `restore`). Only the
-    collection's own folder (or single file) is touched."""
+    """Move one collection to its own folder under `<corpus>/.trash/` and return where it went (for
+    `restore`). Only the collection's own folder (or single file) is touched."""
     corpus_dir = Path(corpus_dir)
     with _fs_lock:
         c = find_collection(str(name or "").strip(), corpus_dir)
         src = corpus_dir / c.path
         if not _inside(corpus_dir / c.kind, src) or src.parent.resolve() != (corpus_dir / c.kind).resolve():
             raise AssistantError(f"合集 “{c.name}” 不在语料目录中，不能删除。")
-        trash = corpus_dir / TRASH / f"{time.strftime('%Y%m%d-%H%M%S')}-{c.kind}"
-        trash.mkdir(parents=True, exist_ok=True)
-        dest = trash / src.name
-        n = 2
-        while dest.exists():
-            dest, n = trash / f"{src.name}-{n}", n + 1
+        (corpus_dir / TRASH).mkdir(exist_ok=True)
+        bin_ = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{c.kind}-", dir=corpus_dir / TRASH))
+        bin_.chmod(0o755)
+        dest = bin_ / src.name
         os.rename(src, dest)
     return dest
 
 
-def restore(trashed: Path, corpus_dir: Path, kind: str, name: str) -> None:
-    """Put a removed collection back (undo of `remove`)."""
-    corpus_dir = Path(corpus_dir)
+def restore(trashed: Path, corpus_dir: Path, kind: str) -> None:
+    """Put a removed collection back where it was (undo of `remove`)."""
+    corpus_dir, trashed = Path(corpus_dir), Path(trashed)
     with _fs_lock:
-        dest = corpus_dir / kind / (name if Path(trashed).is_dir() else Path(trashed).name)
+        dest = corpus_dir / kind / trashed.name
         if dest.exists():
-            raise AssistantError(f"无法恢复合集 “{name}”：同名的 {dest.name} 已存在。")
+            raise AssistantError(f"无法恢复合集 “{trashed.name}”：同名的合集已存在。")
         os.rename(trashed, dest)
+        try:
+            trashed.parent.rmdir()
+        except OSError:
+            pass
 
 
 # ----------------------------------------------------------------------------- with a running engine
@@ -531,10 +533,10 @@ def remove_collection(name: str, holder, *, progress: ProgressFn | None = None, 
             say(0.05, "重建索引")
             eng = holder.reload(progress=embedding, log=log)
         except AssistantError as e:
-            restore(trashed, corpus_dir, coll.kind, coll.name)
+            restore(trashed, corpus_dir, coll.kind)
             raise AssistantError(f"没有删除合集 “{coll.name}”：删除后无法建立索引（{e.message}）。") from None
         except BaseException:
-            restore(trashed, corpus_dir, coll.kind, coll.name)
+            restore(trashed, corpus_dir, coll.kind)
             raise
         say(1.0, "完成")
     return trashed, eng

@@ -15,6 +15,7 @@ from .errors import AssistantError
 from .index import Index, build_index, load_index, read_manifest
 from .ingest import Corpus, load_corpus
 from .retrieve import Retriever
+from .store import open_store
 
 
 def build(settings: Settings, *, progress=None, log=print) -> dict:
@@ -22,8 +23,22 @@ def build(settings: Settings, *, progress=None, log=print) -> dict:
     for p in corpus.problems:
         log(f"注意: {p}")
     embedder = load_embedder(settings)
-    return build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
-                       overlap=settings.chunk_overlap, analyzer=settings.analyzer, progress=progress)
+    return build_store(settings, corpus, embedder, progress=progress, log=log)
+
+
+def build_store(settings: Settings, corpus: Corpus, embedder, *, store=None, progress=None, log=None) -> dict:
+    """Build the index into the store chosen by settings.store (ASSISTANT_STORE)."""
+    store = store or open_store(settings)
+    if store.kind == "files":
+        return build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
+                           overlap=settings.chunk_overlap, analyzer=settings.analyzer, progress=progress)
+    return store.build(corpus, embedder, settings, progress=progress, log=log)
+
+
+def load_store(settings: Settings, corpus: Corpus, embedder, store) -> Index:
+    if store.kind == "files":
+        return store.attach(load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)).index
+    return store.load(settings, embedder, corpus)
 
 
 @dataclass
@@ -35,6 +50,7 @@ class Engine:
     retriever: Retriever
     _answerer: object = None
     _precedents: object = None
+    store: object = None        # assistant/store.py: FileStore or MilvusStore
 
     @property
     def answerer(self):
@@ -68,16 +84,16 @@ class Engine:
         log = log or (lambda m: print(m, file=sys.stderr))
         corpus = load_corpus(settings.corpus_dir)
         embedder = load_embedder(settings)
+        store = open_store(settings)
         try:
-            index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
+            index = load_store(settings, corpus, embedder, store)
         except AssistantError as e:
             if not build_if_missing:
                 raise
             log(f"{e.message} 正在重建索引 {settings.index_dir} …")
-            build_index(corpus, embedder, settings.index_dir, max_tokens=settings.chunk_tokens,
-                        overlap=settings.chunk_overlap, analyzer=settings.analyzer)
-            index = load_index(settings.index_dir, embedder=embedder, settings=settings, corpus=corpus)
-        return cls(settings, corpus, embedder, index, Retriever.from_settings(index, embedder, settings, corpus.registry))
+            build_store(settings, corpus, embedder, store=store, log=log)
+            index = load_store(settings, corpus, embedder, store)
+        return cls(settings, corpus, embedder, index, _retriever(index, embedder, settings, corpus, store), store=store)
 
 
 def reopen(engine: Engine, *, progress=None, log=None) -> Engine:
@@ -88,10 +104,15 @@ def reopen(engine: Engine, *, progress=None, log=None) -> Engine:
     corpus = load_corpus(s.corpus_dir)
     for p in corpus.problems:
         (log or (lambda m: None))(f"注意: {p}")
-    build_index(corpus, engine.embedder, s.index_dir, max_tokens=s.chunk_tokens, overlap=s.chunk_overlap,
-                analyzer=s.analyzer, progress=progress)
-    index = load_index(s.index_dir, embedder=engine.embedder, settings=s, corpus=corpus)
-    return Engine(s, corpus, engine.embedder, index, Retriever.from_settings(index, engine.embedder, s, corpus.registry))
+    store = open_store(s)  # a new store object: the old engine keeps searching its own collection
+    build_store(s, corpus, engine.embedder, store=store, progress=progress, log=log)
+    index = load_store(s, corpus, engine.embedder, store)
+    return Engine(s, corpus, engine.embedder, index, _retriever(index, engine.embedder, s, corpus, store), store=store)
+
+
+def _retriever(index, embedder, settings, corpus, store) -> Retriever:
+    return Retriever.from_settings(index, embedder, settings, corpus.registry,
+                                   store=store if store.delegates else None)
 
 
 class EngineHolder:

@@ -26,7 +26,7 @@ from .errors import AssistantError
 from .ingest import Corpus
 from .records import Chunk, Document, Proposal
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meetings and speakers on proposals, user dictionary from the corpus (vocab.py)
 REBUILD = "请运行 `assistant build` 重建索引。"
 
 
@@ -34,14 +34,10 @@ def embed_key(chunk: Chunk) -> str:
     return hashlib.sha256(chunk.index_text.encode()).hexdigest()[:24]
 
 
-def analyzer_for(corpus_root: Path | None, registry=None, name: str = "jieba") -> Analyzer:
-    words: list[str] = []
-    if registry is not None:
-        words += list(registry.aliases)
-    terms = corpus_root / "terms.txt" if corpus_root else None
-    if terms and terms.is_file():
-        words += [ln.strip() for ln in terms.read_text(encoding="utf-8").splitlines()
-                  if ln.strip() and not ln.startswith("#")]
+def analyzer_for(corpus, name: str = "jieba") -> Analyzer:
+    """The BM25 analyzer with a user dictionary derived from this corpus (assistant/vocab.py)."""
+    from .vocab import user_words
+    words = user_words(corpus, corpus.registry)
     parts = name.split("+")
     if not set(parts) <= {"jieba", "bigram"} or not parts:
         raise AssistantError(f"未知的分词方式 {name!r}。", hint="可选: jieba、jieba+bigram、bigram")
@@ -78,12 +74,21 @@ class Index:
 
 # ----------------------------------------------------------------------------- build
 def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160, overlap: int = 0,
-                analyzer: str = "jieba", k1: float = 1.2, b: float = 0.75, progress=None) -> dict:
+                analyzer: str = "jieba", k1: float = 1.2, b: float = 0.75, progress=None,
+                previous: dict | None = None, write_vectors=None, embed_cache: Path | None = None) -> dict:
     """Build and atomically install an index; vectors of unchanged chunks are reused from the
-    index already at `folder` when it was made by the same model. Returns the manifest."""
+    index already at `folder` when it was made by the same model. Returns the manifest.
+
+    Embedding is resumable: vectors are flushed in batches to `embed_cache` (default: the sibling
+    `.<name>.embedding/`, removed once the index is installed), so an interrupted build embeds
+    only what it had not finished. Other stores (assistant/store.py) hook in with `previous`
+    (embed_key -> vector from their own copy) and `write_vectors(tmp, chunks, keys, vecs, bm25)`,
+    which stores the vectors its way and returns (files written into tmp, manifest additions);
+    by default they go to `vectors.faiss`."""
     import faiss
-    from llama_index.core.schema import TextNode
     from llama_index.vector_stores.faiss import FaissVectorStore
+
+    from .embedcache import VectorCache, embed_missing
 
     t0 = time.perf_counter()
     folder = Path(folder)
@@ -91,34 +96,32 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
     if not chunks:
         raise AssistantError("语料切分后没有任何文本块。")
     keys = [embed_key(c) for c in chunks]
-    old = _previous_vectors(folder, embedder.fingerprint)
-    # similar lengths batched together: padding to the longest text in a batch dominates CPU time
-    todo = sorted((i for i, k in enumerate(keys) if k not in old), key=lambda i: len(chunks[i].index_text))
-    vecs = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    for i, k in enumerate(keys):
-        if k in old:
-            vecs[i] = old[k]
-    batch = 64
-    for s in range(0, len(todo), batch):
-        ids = todo[s:s + batch]
-        vecs[ids] = embedder.embed_passages([chunks[i].index_text for i in ids])
-        if progress:
-            progress(min(s + batch, len(todo)), len(todo))
+    old = _previous_vectors(folder, embedder.fingerprint) if previous is None else previous
+    own_cache = embed_cache is None
+    cache = VectorCache(folder.parent / f".{folder.name}.embedding" if own_cache else embed_cache,
+                        embedder.fingerprint, embedder.dim)
+    vecs, counts = embed_missing([c.index_text for c in chunks], keys, embedder, old, cache=cache,
+                                 progress=progress)
+    del old
     t_embed = time.perf_counter() - t0
 
-    analyzer = analyzer_for(corpus.root, corpus.registry, analyzer)
+    analyzer = analyzer_for(corpus, analyzer)
     bm25 = BM25.build([analyzer(lexical_text(c, corpus.registry)) for c in chunks], k1=k1, b=b)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; an index is meant to be shared
-        store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dim))
-        store.add([TextNode(id_=c.chunk_id, text=c.index_text, embedding=vecs[i].tolist())
-                   for i, c in enumerate(chunks)])
-        store.persist(str(tmp / "vectors.faiss"))
+        extra: dict = {}
+        if write_vectors is None:
+            store = FaissVectorStore(faiss_index=faiss.IndexFlatIP(embedder.dim))
+            store.client.add(vecs)  # row i = chunk i, as store.add(nodes) would, without n TextNodes
+            store.persist(str(tmp / "vectors.faiss"))
+            files = ["vectors.faiss"]
+        else:
+            files, extra = write_vectors(tmp, chunks, keys, vecs, bm25)
         (tmp / "user_words.txt").write_text("\n".join(analyzer.user_words), encoding="utf-8")
-        files = ["vectors.faiss", "user_words.txt", *bm25.save(tmp)]
+        files += ["user_words.txt", *bm25.save(tmp)]
         _write_jsonl(tmp / "documents.jsonl", (_doc_row(d) for d in corpus.documents))
         _write_jsonl(tmp / "proposals.jsonl", (p.to_dict() for p in corpus.proposals))
         _write_jsonl(tmp / "chunks.jsonl", ({**asdict(c), "proposers": list(c.proposers), "embed_key": k}
@@ -134,15 +137,19 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
             "corpus": {"sha256": corpus.sha256, "documents": len(corpus.documents),
                        "proposals": corpus.proposal_count, "records": len(corpus.proposals),
                        "problems": corpus.problems},
-            "counts": {"chunks": len(chunks), "embedded": len(todo), "reused": len(chunks) - len(todo)},
+            "counts": {"chunks": len(chunks), "embedded": counts["embedded"],
+                       "reused": len(chunks) - counts["embedded"], "resumed": counts["resumed"]},
             "timings_s": {"embed": round(t_embed, 3), "total": round(time.perf_counter() - t0, 3)},
             "files": {f: _sha(tmp / f) for f in files},
+            **extra,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         _swap_in(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if own_cache:
+        cache.clear()  # installed: the index itself now holds every vector
     return manifest
 
 
@@ -226,12 +233,19 @@ def check_manifest(man: dict, *, embedder=None, settings=None, corpus: Corpus | 
 
 
 def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | None = None,
-               verify_files: bool = True) -> Index:
+               verify_files: bool = True, vectors: bool = True) -> Index:
+    """With vectors=False the records, BM25 statistics and analyzer are loaded without
+    `vectors.faiss` (vector_store is None): a store that keeps its vectors elsewhere (Milvus,
+    assistant/milvus_store.py) attaches itself."""
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     folder = Path(folder)
     man = read_manifest(folder)
     check_manifest(man, embedder=embedder, settings=settings, corpus=corpus)
+    kind = man.get("store", {}).get("kind", "files")
+    if vectors and kind != "files":
+        raise AssistantError(f"索引 {folder} 由 {kind} 存储建立，向量不在本目录中。",
+                             hint="设置 ASSISTANT_STORE 为建索引时的存储，或运行 `assistant build` 重建。")
     if verify_files:
         for name, digest in man.get("files", {}).items():
             p = folder / name
@@ -248,15 +262,16 @@ def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | N
         for r in _read_jsonl(folder / "chunks.jsonl"):
             r.pop("embed_key", None)
             chunks.append(Chunk(**{**r, "proposers": tuple(r["proposers"])}))
-        store = FaissVectorStore.from_persist_path(str(folder / "vectors.faiss"))
+        store = FaissVectorStore.from_persist_path(str(folder / "vectors.faiss")) if vectors else None
         bm25 = BM25.load(folder, man["bm25"]["k1"], man["bm25"]["b"])
     except AssistantError:
         raise
     except Exception as e:
         raise AssistantError(f"无法读取索引 {folder}: {type(e).__name__}: {e}", hint=REBUILD)
-    if store.client.ntotal != len(chunks) or bm25.matrix.shape[0] != len(chunks):
-        raise AssistantError(f"索引 {folder} 内部不一致 (向量 {store.client.ntotal}，块 {len(chunks)})。", hint=REBUILD)
-    if embedder is not None and store.client.d != embedder.dim:
+    n_vec = store.client.ntotal if store is not None else len(chunks)
+    if n_vec != len(chunks) or bm25.matrix.shape[0] != len(chunks):
+        raise AssistantError(f"索引 {folder} 内部不一致 (向量 {n_vec}，块 {len(chunks)})。", hint=REBUILD)
+    if store is not None and embedder is not None and store.client.d != embedder.dim:
         raise AssistantError(f"索引向量维度 {store.client.d} 与模型维度 {embedder.dim} 不一致。", hint=REBUILD)
     # The analyzer travels with the index, so queries are tokenized exactly like the chunks were.
     words = (folder / "user_words.txt").read_text(encoding="utf-8").split("\n")

@@ -37,7 +37,8 @@ class Filters:
 class Retriever:
     def __init__(self, index, embedder, *, registry=None, fusion: str = Settings.fusion,
                  alpha: float = Settings.fusion_alpha, rrf_k: int = Settings.rrf_k,
-                 dense_weight: float = Settings.dense_weight, candidates: int = Settings.candidates):
+                 dense_weight: float = Settings.dense_weight, candidates: int = Settings.candidates,
+                 store=None):
         if fusion not in FUSIONS:
             raise AssistantError(f"未知的融合方式 {fusion!r}，可选 {', '.join(FUSIONS)}。")
         if not 0.0 <= alpha <= 1.0:
@@ -45,6 +46,7 @@ class Retriever:
         self.index, self.embedder, self.registry = index, embedder, registry
         self.fusion, self.alpha = fusion, float(alpha)
         self.rrf_k, self.dense_weight, self.candidates = rrf_k, dense_weight, candidates
+        self.store = store  # assistant/store.py: a store that searches itself (Milvus) scores the chunks
         self.all_proposers = sorted({p for c in index.chunks for p in c.proposers})
         self.all_types = sorted({c.proposer_type for c in index.chunks if c.proposer_type})
         index.analyzer("预热")  # load jieba's dictionary now, not on the first user query
@@ -60,9 +62,10 @@ class Retriever:
         return v
 
     @classmethod
-    def from_settings(cls, index, embedder, settings, registry=None) -> "Retriever":
+    def from_settings(cls, index, embedder, settings, registry=None, store=None) -> "Retriever":
         return cls(index, embedder, registry=registry, fusion=settings.fusion, alpha=settings.fusion_alpha,
-                   rrf_k=settings.rrf_k, dense_weight=settings.dense_weight, candidates=settings.candidates)
+                   rrf_k=settings.rrf_k, dense_weight=settings.dense_weight, candidates=settings.candidates,
+                   store=store)
 
     # ------------------------------------------------------------------ filters
     def resolve_proposer(self, name: str) -> str:
@@ -118,6 +121,8 @@ class Retriever:
                    query_vec: np.ndarray | None = None) -> list[Hit]:
         if mode not in MODES:
             raise AssistantError(f"未知的检索方式 {mode!r}，可选 {', '.join(MODES)}。")
+        if self.store is not None and self.store.delegates:
+            return self.store.chunk_hits(self, query, mode=mode, filters=filters, query_vec=query_vec)
         n = len(self.index.chunks)
         mask = self._mask(filters)
         bm = self.bm25_scores(query) if mode != "dense" else np.zeros(n, np.float32)

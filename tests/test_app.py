@@ -346,9 +346,18 @@ def test_corpus_tab_preview_accept_ask_remove(holder, tmp_path):
     (up / "<b>目录<b>.csv").write_text(CSV, encoding="utf-8")
     (up / "bad.exe").write_bytes(b"MZ")
 
+    # the validator flags a missing upload and a bad or taken name at their fields, before anything runs
+    check = _fn(app, "check_preview")
+    v = check([], "../<b>x", "proposals", None)
+    assert v[0]["is_valid"] is False and "请先选择" in v[0]["message"]
+    assert v[1]["is_valid"] is False and "无效" in v[1]["message"]
+    assert check(["a.csv"], "kjcx", "proposals", None)[1]["is_valid"] is False
+    assert all(x["is_valid"] for x in check(["a.csv"], "新合集", "proposals", None))
+    assert all(x["is_valid"] for x in check(["a.csv"], "", "proposals", None))
+
     # a bad upload: a fatal problem by file, the import button stays off, nothing changes
     state, rows, report, button, status = preview_ui([str(up / "bad.exe")], "", "proposals", None)
-    assert not state.ok and button.interactive is False and rows == []
+    assert not state.ok and button.interactive is False and rows.value["data"] in ([], [[]]) and rows.visible is False
     assert "bad.exe" in report and "不支持的文件类型" in report and "yz-fatal" in report
     with pytest.raises(gr.Error, match="无法解析"):
         accept_ui(state, progress=_quiet)
@@ -365,7 +374,8 @@ def test_corpus_tab_preview_accept_ask_remove(holder, tmp_path):
     old_staging = state.staging
     state, rows, report, button, status = preview_ui([str(up / "<b>目录<b>.csv")], "", "proposals", state)
     assert not old_staging.exists()  # the replaced preview's staging copy is gone
-    assert state.ok and button.interactive is True
+    assert state.ok and button.interactive is True and rows.visible is True
+    rows = appmod.preview_rows(state)
     assert rows[0][1:5] == ["01", "关于建设城市口袋公园的建议", "民盟郑州市委会", "民主党派"] and "十五届三次会议" in rows[0][5]
     assert "<b>" not in report and "3 份建议" in report
     name = state.name
@@ -395,7 +405,7 @@ def test_corpus_tab_preview_accept_ask_remove(holder, tmp_path):
     out = remove_ui(name, progress=_quiet)
     assert out[0].visible is False and "已删除合集" in out[1]
     assert not (corpus_dir / "proposals" / name).exists() and len(holder.engine.index.proposals) == 27
-    assert "十五届三次会议" not in out[2]
+    assert out[2] == "" and "十五届三次会议" not in out[3]
     with pytest.raises(gr.Error, match="没有名为"):
         remove_ui("../../etc", progress=_quiet)
     with pytest.raises(gr.Error, match="没有删除"):
@@ -422,3 +432,19 @@ def test_header_and_rows_show_meetings(hash_engine):
     assert all(len(r) == 5 for r in rows) and rows[1][4] == label
     html_ = appmod.preview_html(None) + appmod.problems_html([])
     assert "解析预览" in html_
+
+
+def test_meeting_filter_reaches_the_answerer(client, hash_engine):
+    (meeting,) = appmod.meeting_choices(hash_engine)
+    d = client.predict("民盟提了什么建议", [], [], [meeting], api_name="/ask")
+    assert d["found"] and "民盟郑州市委会" in d["answer"] and d["citations"]
+
+    def old_style(question, history=(), *, proposers=(), types=()):
+        return None
+
+    def new_style(question, history=(), *, proposers=(), types=(), meetings=()):
+        return None
+    assert appmod._filters(old_style, ["民盟"], [], []) == {"proposers": ("民盟",), "types": ()}
+    with pytest.raises(appmod.AssistantError, match="会议"):
+        appmod._filters(old_style, [], [], [meeting])
+    assert appmod._filters(new_style, [], [], [meeting])["meetings"] == (meeting,)

@@ -244,8 +244,8 @@ def test_corpus_tab_upload_preview_import_ask_remove(browser, corpus_served, tmp
         d.add_paragraph(line)
     flood = tmp_path / "内涝治理.docx"
     d.save(str(flood))
-    bad = tmp_path / "notes.exe"
-    bad.write_bytes(b"MZ not a document")
+    bad = tmp_path / "损坏.docx"
+    bad.write_bytes(b"this is not a docx file")
 
     ctx, page = _open_page(browser, app.local_url, tmp_path)
     try:
@@ -256,23 +256,24 @@ def test_corpus_tab_upload_preview_import_ask_remove(browser, corpus_served, tmp
 
         # a file that cannot be parsed: listed as a problem, nothing can be imported
         upload.set_input_files([str(bad)])
-        page.locator("#yz-upload").get_by_text("notes.exe").first.wait_for(timeout=30_000)
+        page.locator("#yz-upload").get_by_text("损坏").first.wait_for(timeout=30_000)
         page.locator("#yz-preview").click()
         report = page.locator("#yz-preview-report")
         report.get_by_text("无法导入").first.wait_for(timeout=60_000)
-        assert "notes.exe" in report.inner_text() and "不支持的文件类型" in report.inner_text()
+        assert "损坏.docx" in report.inner_text() and "无法读取" in report.inner_text()
         assert page.locator("#yz-accept").is_disabled()
         shot(page, "06-corpus-bad-upload")
         # a collection name that looks like a path is refused with a message, not a traceback
         page.locator("#yz-coll-name textarea, #yz-coll-name input").first.fill("../<img src=x onerror=alert(1)>")
         page.locator("#yz-preview").click()
-        page.get_by_text("合集名称").first.wait_for(timeout=30_000)
+        page.get_by_text("不能包含").first.wait_for(timeout=30_000)
         assert "Traceback" not in page.content() and not page.dialogs
-        page.wait_for_timeout(500)
+        assert page.locator("img[src='x']").count() == 0
+        shot(page, "06b-corpus-bad-name")
 
         # the real upload: a CSV catalogue and a single .docx proposal
-        page.locator("#yz-upload button[aria-label='Clear'], #yz-upload button[aria-label='清除']").first.click() \
-            if page.locator("#yz-upload button[aria-label='Clear'], #yz-upload button[aria-label='清除']").count() else None
+        page.locator("#yz-upload button[aria-label='清除'], #yz-upload button[aria-label='Clear']").first.click()
+        page.locator("#yz-upload").get_by_text("损坏").first.wait_for(state="detached", timeout=30_000)
         upload.set_input_files([str(csv), str(flood)])
         page.locator("#yz-upload").get_by_text("内涝治理").first.wait_for(timeout=30_000)
         page.locator("#yz-coll-name textarea, #yz-coll-name input").first.fill(COLLECTION)
@@ -314,6 +315,8 @@ def test_corpus_tab_upload_preview_import_ask_remove(browser, corpus_served, tmp
         page.locator("#yz-meetings input").click()
         options = page.get_by_role("option").all_inner_texts()
         page.keyboard.press("Escape")
+        page.locator("#yz-question textarea").click()  # close the list before the screenshot
+        page.wait_for_timeout(600)
         assert any("十五届三次会议" in o for o in options) and any("十四届十九次常委会议" in o for o in options), options
         shot(page, "09-corpus-ask")
 
