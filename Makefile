@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast install install-llm browser build bench eval clean
+.PHONY: run test test-fast install install-llm install-milvus browser build bench eval clean
 
 run: install
 	$(BIN)/assistant serve
 
-test: install install-llm browser
+test: install install-llm install-milvus browser
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 # Fast unit tests only (what plain `pytest` runs): no real model, no browser.
@@ -39,6 +39,13 @@ $(VENV)/.installed-llm: $(VENV)/.installed pyproject.toml
 	@# pip reuses a cached wheel whatever CMAKE_ARGS say: one built with AMX is rebuilt without the cache
 	$(BIN)/python -c "import sys, llama_cpp; sys.exit(b'AMX_INT8 = 1' in llama_cpp.llama_print_system_info())" || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36"
+	touch $@
+
+# The optional extra `milvus` (pymilvus + Milvus Lite) for ASSISTANT_STORE=milvus:… and its tests.
+install-milvus: $(VENV)/.installed-milvus
+
+$(VENV)/.installed-milvus: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -e ".[test,milvus]"
 	touch $@
 
 # Debian's Chromium and a CJK font for the real-browser test (never `playwright install`: it downloads).

@@ -12,7 +12,7 @@ from .compose import Composer
 from .errors import AssistantError
 from .question import Query, QuestionParser, clean_question  # noqa: F401  (re-exported)
 from .records import Answer, Citation, Proposal, Turn  # noqa: F401  (re-exported)
-from .select import CALIBRATION_FILE, Calibration, Features, Selector  # noqa: F401  (re-exported)
+from .select import CALIBRATION_FILE, Calibration, Features, Selector, Signals  # noqa: F401  (re-exported)
 
 
 class ExtractiveAnswerer:
@@ -26,7 +26,9 @@ class ExtractiveAnswerer:
         self.max_question_chars = max_question_chars
         self.features = Features(index)
         self.parser = QuestionParser(index, registry, retriever.all_types)
-        self.selector = Selector(index, retriever, self.parser, self.features, calibration or Calibration.load())
+        fingerprint = getattr(getattr(retriever, "embedder", None), "fingerprint", None)
+        self.selector = Selector(index, retriever, self.parser, self.features,
+                                 calibration or Calibration.load(fingerprint=fingerprint))
         self.composer = Composer(index, self.features, self.selector.text_of)
         self.meetings = self.composer.meetings
 
@@ -63,10 +65,14 @@ class ExtractiveAnswerer:
         cands, q = self.selector.candidates(q)
         terms = self.parser.topic_terms(q.text)
         t1 = time.perf_counter()
-        ranked, margin = self.selector.rank(q, cands, self.mode) if cands else ([], 0.0)
+        ranked, sig = self.selector.rank(q, cands, self.mode) if cands else ([], Signals())
         t2 = time.perf_counter()
-        chosen, found = self.selector.select(q, terms, ranked, margin) if ranked else ([], False)
+        chosen, found = self.selector.select(q, terms, ranked, sig) if ranked else ([], False)
         text, found, citations, ctx = self.composer.compose(q, cands, terms, chosen, found)
+        if ranked:  # what `assistant eval --calibrate` refits the found decision from
+            ctx["signals"] = {"coverage": ranked[0].coverage, "margin": sig.margin, "z": sig.z, "agree": sig.agree,
+                              "scoped": bool(q.proposers or q.types), "listing": not terms or bool(q.titles) or q.meta,
+                              "top": ranked[0].proposal.proposal_id}
         t3 = time.perf_counter()
         timings = {"retrieve": (t2 - t1) * 1000, "answer": ((t1 - t0) + (t3 - t2)) * 1000, "total": (t3 - t0) * 1000}
         return Answer(question, text, found, citations, timings, ctx)

@@ -107,8 +107,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 def _extensions():
     """Subcommands that live beside the stage they shell (ask, serve, eval, bench)."""
-    from . import answer_cli, app_cli, bench, eval_cli
-    return [answer_cli.register, bench.register, eval_cli.register, app_cli.register]
+    from . import answer_cli, app_cli, bench, bench_archive, eval_cli
+    return [answer_cli.register, bench.register, bench_archive.register, eval_cli.register, app_cli.register]
 
 
 def main(argv=None) -> int:

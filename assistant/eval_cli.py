@@ -27,7 +27,9 @@ def cmd_eval(args) -> int:
                    created=time.strftime("%Y-%m-%d %H:%M:%S"), answerer="extractive-clause", retriever="all")
     else:
         if args.calibrate:
-            ev.calibrate(eng, ev.load_benchmark(Path(args.benchmark), "dev"), log=log)
+            from .eval_corpora import DEFAULT_CORPORA
+            ev.calibrate(eng, ev.load_benchmark(Path(args.benchmark), args.calibrate_split), log=log,
+                         corpora_root=DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None)
         items = ev.load_benchmark(Path(args.benchmark), args.split)
         if args.limit:
             items = items[: args.limit]
@@ -61,7 +63,10 @@ def register(sub, common) -> None:
     p.add_argument("--split", choices=["dev", "test", "all"], default="test")
     p.add_argument("--retriever", choices=["bm25", "dense", "hybrid"], default="hybrid", help="回答时使用的检索")
     p.add_argument("--answerer", default="extractive", help="回答器, 逗号分隔可并列比较 (如 extractive,llm)")
-    p.add_argument("--calibrate", action="store_true", help="先在 dev 上拟合拒答/纳入阈值并写入 assistant/calibration.json")
+    p.add_argument("--calibrate", action="store_true",
+                   help="先拟合拒答/纳入阈值 (本评测集的 --calibrate-split 加 ../shared/corpora 的全部语料集) 并写入 assistant/calibration.json")
+    p.add_argument("--calibrate-split", choices=["dev", "test", "all"], default="dev",
+                   help="拟合用本评测集的哪部分 (默认 dev; 已用过的旧 test 也可作开发集)")
     p.add_argument("--limit", type=int, help="只跑前 N 题 (CMRC: 前 N 段)")
     p.add_argument("--data", help="CMRC 数据文件 (默认 ../shared/benchmarks/cmrc2018/cmrc2018_dev.squad.json)")
     p.add_argument("--corpora", nargs="?", const="default", default=None,

@@ -258,9 +258,53 @@ def precedent_finder_scores(engine, items: list[QAItem]) -> dict:
 
 
 # ----------------------------------------------------------------------------- calibration
-def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print):
-    """Fit the extractive answerer's thresholds on `items` (the dev split): first when to answer
-    (rejection >= 0.9 with the least over-refusal), then how many proposals to include (attribution F1)."""
+def found_observations(answerer, asked) -> list[dict]:
+    """Ask each (question, history, gold ids, answerable) once and keep the found decision's
+    signals (Answer.context["signals"]) beside the truth, for fitting without re-asking."""
+    from .answer import Turn
+    rows = []
+    for question, history, gold, answerable in asked:
+        turns = []
+        for h in history:
+            turns.append(Turn(h, answerer.answer(h, turns)))
+        sig = answerer.answer(question, turns).context.get("signals")
+        if sig and not sig["listing"]:
+            rows.append({**sig, "answerable": answerable, "top_is_gold": sig["top"] in set(gold)})
+    return rows
+
+
+def fit_found(rows: list[dict], base, grid=None):
+    """The found rule that best separates answerable from off-corpus questions: mean of the
+    answered rate and the declined rate; among ties, the middle of the threshold range. A
+    question whose right proposal ranks first must be answered, so misses of those cost double."""
+    from dataclasses import replace as _replace
+    grid = grid or {"margin_weight": (0.0, 2.0, 4.0), "z_weight": (0.0, 0.02, 0.05, 0.1),
+                    "agree_weight": (0.0, 0.1, 0.2), "found_coverage": tuple(round(0.15 + 0.05 * i, 2) for i in range(14))}
+    pos = [r for r in rows if r["answerable"]]
+    neg = [r for r in rows if not r["answerable"]]
+    scored = []
+    for mw in grid["margin_weight"]:
+        for zw in grid["z_weight"]:
+            for aw in grid["agree_weight"]:
+                for t in grid["found_coverage"]:
+                    def found(r):
+                        if r["scoped"]:
+                            return r["coverage"] >= t
+                        return r["coverage"] + mw * r["margin"] + zw * r["z"] + aw * r["agree"] >= t
+                    answered = sum(found(r) * (2 if r["top_is_gold"] else 1) for r in pos) / max(1, sum(2 if r["top_is_gold"] else 1 for r in pos))
+                    declined = sum(not found(r) for r in neg) / max(1, len(neg))
+                    scored.append(((round((answered + declined) / 2, 6)), (mw, zw, aw, t), answered, declined))
+    best = max(x[0] for x in scored)
+    ties = sorted((x for x in scored if x[0] == best), key=lambda x: x[1])
+    pick = ties[len(ties) // 2]
+    mw, zw, aw, t = pick[1]
+    return _replace(base, margin_weight=mw, z_weight=zw, agree_weight=aw, found_coverage=t), pick, len(ties)
+
+
+def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, corpora_root: Path | None = None):
+    """Fit the extractive answerer's thresholds: when to answer, on dev questions of several
+    collections (these `items` on their corpus, plus every collection of `corpora_root` loaded
+    as one corpus); then how many proposals to include (attribution F1 on `items`)."""
     from .answer import CALIBRATION_FILE, Calibration
     ans = engine.answerer
     reg = engine.corpus.registry
@@ -270,25 +314,27 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print):
         ans.cal = cal
         return aggregate_answers([score_answer(i, conversation(ans, i)[0].to_dict(), reg, cmap) for i in items])
 
-    base = Calibration()
-    tried = []
-    for w in (0.0, 2.0, 4.0, 6.0, 8.0):
-        for t in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
-            cal = replace(base, found_coverage=t, margin_weight=w)
-            a = score(cal)
-            ok = a["rejection_rate"] >= 0.9 and a["over_refusal"] <= 0.05
-            tried.append((cal, (ok, round(a["rejection_rate"] - a["over_refusal"], 6), round(a["attribution"]["f1"], 6))))
-    best_key = max(k for _, k in tried)
-    # several thresholds usually tie on the dev split: take the middle of the tied range, not its edge
-    ties = [c for c, k in tried if k == best_key]
-    w_mid = sorted(c.margin_weight for c in ties)[len(ties) // 2]
-    same_w = sorted((c for c in ties if c.margin_weight == w_mid), key=lambda c: c.found_coverage)
-    best = same_w[len(same_w) // 2]
-    log("并列最优: " + ", ".join(f"w={c.margin_weight} t={c.found_coverage}" for c in ties))
-    log(f"拒答阈值: coverage + {best.margin_weight}*margin >= {best.found_coverage} "
-        f"(达标={best_key[0]}, 拒答率-过度拒答={best_key[1]:.3f})")
-    best_key2 = None
+    base = replace(Calibration.load(), fingerprint=engine.embedder.fingerprint)
+    ans.cal = base
+    rows = found_observations(ans, [(i.question, i.history, i.gold_proposals, i.answerable) for i in items])
+    n_home = len(rows)
+    if corpora_root is not None and Path(corpora_root).is_dir():
+        from . import eval_corpora
+        import tempfile
+        folders = eval_corpora.folders_in(corpora_root)
+        qs = eval_corpora.load_questions(folders)
+        work = Path(tempfile.mkdtemp(prefix="yz-calib-"))
+        settings = engine.settings.with_(corpus_dir=eval_corpora.assemble(folders, work / "corpus"), index_dir=work / "index")
+        from .engine import Engine
+        other = Engine.open(settings, log=log)
+        other.answerer.cal = base
+        rows += found_observations(other.answerer, [(q.question, q.history, q.gold_items, q.answerable) for q in qs])
+    best, pick, ties = fit_found(rows, base)
+    log(f"拒答规则 (在 {n_home} + {len(rows) - n_home} 个开发题上拟合, {ties} 组并列取中间): coverage + "
+        f"{best.margin_weight}*margin + {best.z_weight}*z + {best.agree_weight}*agree >= {best.found_coverage} "
+        f"(回答率 {pick[2]:.3f}, 拒答率 {pick[3]:.3f})")
     stage1 = best
+    best_key2 = None
     for ratio in (0.9, 0.999):
         for plural in (0.5, 0.6, 0.75, 0.9):
             for mn in (0.4, 0.5, 0.6, 0.7):
@@ -298,7 +344,8 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print):
                 if best_key2 is None or key > best_key2:
                     best, best_key2 = cal, key
     a = score(best)
-    best = replace(best, source=f"assistant eval --calibrate on {len(items)} dev questions, {time.strftime('%Y-%m-%d')}")
+    where = f"{len(items)} dev questions" + (f" + the collections in {Path(corpora_root).name}/" if corpora_root else "")
+    best = replace(best, source=f"assistant eval --calibrate on {where}, {time.strftime('%Y-%m-%d')}")
     ans.cal = best
     log(f"纳入阈值: ratio={best.include_ratio} plural={best.include_plural} min={best.include_min} "
         f"(归属 F1={a['attribution']['f1']:.3f}, 拒答率={a['rejection_rate']:.3f}, 过度拒答={a['over_refusal']:.3f})")

@@ -39,6 +39,7 @@ PREFIX = "yz_"
 STAMP = "yizheng.stamp"
 EMPTY_COL = 4294967294  # placeholder column for a chunk without any BM25 token (Milvus wants >= 1 weight)
 INSERT_BATCH = 1000
+MAX_TOPK = 16384  # Milvus's limit for one search
 RANKERS = ("client", "rrf", "weighted")
 REBUILD = "请运行 `assistant build` 重建索引 (ASSISTANT_STORE 保持不变)。"
 _VARCHAR = {"chunk_id": 512, "proposal_id": 512, "doc_id": 512, "proposer_type": 64, "meeting": 512,
@@ -312,6 +313,16 @@ class MilvusStore:
             return [0.0] * len(rows)
         got = self._fetch(rows, "sparse")
         return [float(sum(w * q.get(int(j), 0.0) for j, w in (got.get(r) or {}).items())) for r in rows]
+
+    def query(self, q):
+        """llama-index VectorStoreQuery -> VectorStoreQueryResult (ids are rows as strings), so
+        code written against `index.vector_store` (Retriever.dense_scores: cosines of the whole
+        corpus) works on this store too. Milvus caps one search at MAX_TOPK rows: beyond that
+        only the best MAX_TOPK get a cosine (the rest stay at dense_scores' -1)."""
+        from llama_index.core.vector_stores.types import VectorStoreQueryResult
+        k = min(int(q.similarity_top_k or 1), MAX_TOPK, max(len(self.index.chunks), 1))
+        rows, sims = self.dense_topk(np.asarray(q.query_embedding, np.float32), k)
+        return VectorStoreQueryResult(ids=[str(r) for r in rows], similarities=sims)
 
     def chunk_hits(self, retriever, query, *, mode, filters, query_vec=None):
         if self.ranker == "client" or mode != "hybrid":

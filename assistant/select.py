@@ -20,25 +20,50 @@ from .records import Proposal
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _OR = re.compile(r"或者|或是|还是|或")
+# how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
+# what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
+RETRIEVAL_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Decision thresholds, fitted on the dev split by `assistant eval --calibrate`."""
-    found_coverage: float = 0.3     # answer when coverage + margin_weight * margin reaches this, where the
-    margin_weight: float = 4.0      # margin is how far the best cosine stands above the next proposals
+    """Decision thresholds, fitted on dev questions of several collections by
+    `assistant eval --calibrate`. The found decision is
+        coverage + margin_weight * margin + z_weight * z + agree_weight * agree >= found_coverage
+    with signals that keep their meaning when the corpus changes (see `Signals`). The dense ones
+    are on the embedder's scale, so they are stored with its fingerprint and used only with it."""
+    found_coverage: float = 0.3     # threshold of the found score
+    margin_weight: float = 4.0      # best proposal's cosine above the next four's
+    z_weight: float = 0.0           # best proposal's cosine in standard deviations above all proposals'
+    agree_weight: float = 0.0       # BM25 and dense retrieval put the same proposal first
     include_ratio: float = 0.999    # extra proposals must cover this fraction of the best one's coverage…
     include_plural: float = 0.75    # …or, for "哪些/分别" questions, this fraction
     include_min: float = 0.5        # and never less than this absolute coverage
+    fingerprint: str = ""           # the embedder the dense weights were fitted with
     source: str = "defaults"
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
-        if not path.is_file():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def load(cls, path: Path = CALIBRATION_FILE, fingerprint: str | None = None) -> "Calibration":
+        cal = cls()
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            cal = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        if fingerprint is not None and cal.fingerprint and cal.fingerprint != fingerprint:
+            return cal.coverage_only()
+        return cal
+
+    def coverage_only(self) -> "Calibration":
+        """Without the fitted embedder, dense signals have no known scale: topic coverage decides."""
+        return replace(self, margin_weight=0.0, z_weight=0.0, agree_weight=0.0,
+                       source=self.source + " (coverage only: other embedder)")
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Corpus-relative evidence that the best proposal answers the question at all."""
+    margin: float = 0.0   # best proposal cosine minus the mean of the next four
+    z: float = 0.0        # (best cosine - mean over all proposals) / their standard deviation
+    agree: float = 0.0    # 1 when BM25 alone and dense alone rank the same proposal first
 
 
 @dataclass(frozen=True)
@@ -96,6 +121,9 @@ class Selector:
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
+        self._pids = list(index.proposals)
+        pos = {pid: i for i, pid in enumerate(self._pids)}
+        self._chunk_prop = np.array([pos[c.proposal_id] for c in index.chunks], dtype=np.int64)
 
     def text_of(self, proposal_id: str) -> str:
         return self._text[proposal_id]
@@ -128,22 +156,29 @@ class Selector:
                 pool = []
         return pool, q
 
-    def rank(self, q: Query, cands: list[Proposal], mode: str = "hybrid") -> tuple[list[Ranked], float]:
-        """[(proposal, hybrid score, topic coverage, best chunk cosine)], best first, and the
-        corpus-wide margin of the best proposal's cosine over the next four proposals'."""
+    def signals(self, text: str) -> Signals:
+        """Over the whole corpus (a scope must not hide that nothing stands out)."""
+        de = self.retriever.dense_scores(text)
+        bm = self.retriever.bm25_scores(text)
+        per = np.full(len(self._pids), -1.0)
+        np.maximum.at(per, self._chunk_prop, de)
+        order = np.sort(per)[::-1]
+        margin = float(order[0] - order[1:5].mean()) if len(order) > 1 else 0.0
+        sd = float(per.std()) or 1.0
+        z = float((order[0] - per.mean()) / sd)
+        agree = float(bm.max() > 0 and self._chunk_prop[int(np.argmax(bm))] == self._chunk_prop[int(np.argmax(de))])
+        return Signals(margin, z, agree)
+
+    def rank(self, q: Query, cands: list[Proposal], mode: str = "hybrid") -> tuple[list[Ranked], Signals]:
+        """[Ranked], best first, and the corpus-wide signals of the question."""
         allowed = {p.proposal_id for p in cands}
         hits = self.retriever.chunk_hits(q.text, mode=mode)
         best: dict[str, tuple[float, float]] = {}
-        cos_all: dict[str, float] = {}
         for h in hits:
             pid = h.chunk.proposal_id
-            if h.dense_rank is not None:
-                cos_all[pid] = max(cos_all.get(pid, -1.0), h.cosine)
             if pid in allowed:
                 s, c = best.get(pid, (0.0, -1.0))
                 best[pid] = (max(s, h.score), max(c, h.cosine))
-        cs = sorted(cos_all.values(), reverse=True)
-        margin = cs[0] - float(np.mean(cs[1:5])) if len(cs) > 1 else 0.0
         # "容错或者宽容失败": either alternative is enough
         alts = ([a for a in (self.parser.topic_terms(part) for part in _OR.split(q.text)) if a]
                 if _OR.search(q.text) and len(q.text) <= 40 else [])
@@ -153,19 +188,26 @@ class Selector:
             s, c = best.get(p.proposal_id, (0.0, -1.0))
             text = p.title.lower() if q.title_scope else self._text[p.proposal_id]
             out.append(Ranked(p, s, max(self.f.coverage(a, text) for a in alts), c))
-        out.sort(key=lambda r: (-(r.coverage + r.score * 10), -r.score, r.proposal.proposal_id))
-        return out, margin
+        # retrieval relative to its best candidate, so the mix does not depend on the fusion's scale
+        top_score = max((r.score for r in out), default=0.0) or 1.0
+        out.sort(key=lambda r: (-(r.coverage + RETRIEVAL_WEIGHT * r.score / top_score), -r.score, r.proposal.proposal_id))
+        return out, self.signals(q.text)
 
-    def select(self, q: Query, terms, ranked: list[Ranked], margin: float) -> tuple[list[Ranked], bool]:
+    def found_score(self, q: Query, top: Ranked, sig: Signals) -> float:
+        # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
+        # so for scoped questions only the topic coverage counts.
+        if q.proposers or q.types:
+            return top.coverage
+        c = self.cal
+        return top.coverage + c.margin_weight * sig.margin + c.z_weight * sig.z + c.agree_weight * sig.agree
+
+    def select(self, q: Query, terms, ranked: list[Ranked], sig: Signals) -> tuple[list[Ranked], bool]:
         """Which proposals the answer covers, and whether the corpus answers at all."""
         listing = not terms or bool(q.titles) or q.meta
         if listing:
             return [r for r in ranked][: 30], True
         top = ranked[0]
-        # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
-        # so for scoped questions ("中牟县政协关于旅游业…") only the topic coverage counts.
-        distinct = 0.0 if (q.proposers or q.types) else margin
-        found = top.coverage + self.cal.margin_weight * distinct >= self.cal.found_coverage
+        found = self.found_score(q, top, sig) >= self.cal.found_coverage
         if not found:
             return [top], False
         plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types)
