@@ -72,8 +72,12 @@ class Engine:
     def precedents(self):
         if self._precedents is None:
             from .precedent import PrecedentFinder
+            from .select import Calibration
+            cal = Calibration.load(fingerprint=self.embedder.fingerprint)
             self._precedents = PrecedentFinder(self.index, self.retriever, self.embedder,
-                                               max_chars=self.settings.max_draft_chars)
+                                               max_chars=self.settings.max_draft_chars,
+                                               min_semantic=cal.precedent_semantic, min_lexical=cal.precedent_lexical,
+                                               found_semantic=cal.precedent_semantic, found_lexical=cal.precedent_lexical)
         return self._precedents
 
     @classmethod

@@ -14,7 +14,7 @@ def cmd_eval(args) -> int:
     from .cli import _settings
     from .engine import Engine
     settings = _settings(args)
-    if args.corpora:
+    if args.corpora or args.holdout:
         from . import eval_corpora
         return eval_corpora.main_cli(args)
     eng = Engine.open(settings)
@@ -72,6 +72,8 @@ def register(sub, common) -> None:
     p.add_argument("--corpora", nargs="?", const="default", default=None,
                    help="改为评测其他城市的语料集目录 (默认 ../shared/corpora): 全部载入一个语料库后逐题提问")
     p.add_argument("--folders", help="与 --corpora 同用: 只用这些子目录 (逗号分隔)")
+    p.add_argument("--holdout", nargs="?", const=str(Path(__file__).resolve().parents[1] / "eval" / "holdout.jsonl"),
+                   help="留出测试集 (默认 eval/holdout.jsonl): 本地问题用本地语料, 其他城市的问题用 ../shared/corpora; 只在最后报告一次")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "eval" / "reports"), help="报告目录")
     p.set_defaults(func=cmd_eval)

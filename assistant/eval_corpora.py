@@ -140,29 +140,73 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-def run(root: Path = DEFAULT_CORPORA, *, folders: Sequence[str] = (), settings: Settings | None = None,
-        work: Path | None = None, answerer: str = "extractive", log=print) -> dict:
-    """Build the folders into one temporary corpus + index, ask every question, score."""
+def ask_all(answerer, questions: Sequence[CorpusQuestion]) -> list[dict]:
     from .answer import Turn
-    from .engine import Engine
-    chosen = [f for f in folders_in(root) if not folders or f.name in folders]
-    if not chosen:
-        raise AssistantError(f"{root} 中没有可用的语料集。")
-    questions = load_questions(chosen)
-    work = Path(work or tempfile.mkdtemp(prefix="yz-corpora-"))
-    corpus_dir = assemble(chosen, work / "corpus")
-    settings = (settings or Settings.from_env()).with_(corpus_dir=corpus_dir, index_dir=work / "index")
-    engine = Engine.open(settings, log=lambda m: log(m))
-    a = engine.answerer_named(answerer)
     rows = []
     for q in questions:
         turns = []
         for h in q.history:
-            turns.append(Turn(h, a.answer(h, turns)))
-        out = a.answer(q.question, turns).to_dict()
+            turns.append(Turn(h, answerer.answer(h, turns)))
+        out = answerer.answer(q.question, turns).to_dict()
         rows.append({**score(q, out), "question": q.question, "answer": out["answer"]})
+    return rows
+
+
+def open_engine(folders: Sequence[Path], settings: Settings | None = None, work: Path | None = None, log=print):
+    """An engine over the folders' collections loaded together, in a temporary place."""
+    from .engine import Engine
+    work = Path(work or tempfile.mkdtemp(prefix="yz-corpora-"))
+    corpus_dir = assemble(folders, work / "corpus")
+    settings = (settings or Settings.from_env()).with_(corpus_dir=corpus_dir, index_dir=work / "index")
+    return Engine.open(settings, log=lambda m: log(m))
+
+
+def run(root: Path = DEFAULT_CORPORA, *, folders: Sequence[str] = (), settings: Settings | None = None,
+        work: Path | None = None, answerer: str = "extractive", questions: Sequence[CorpusQuestion] | None = None,
+        log=print) -> dict:
+    """Build the folders into one temporary corpus + index, ask every question, score."""
+    chosen = [f for f in folders_in(root) if not folders or f.name in folders]
+    if not chosen:
+        raise AssistantError(f"{root} 中没有可用的语料集。")
+    questions = load_questions(chosen) if questions is None else questions
+    engine = open_engine(chosen, settings, work, log)
+    rows = ask_all(engine.answerer_named(answerer), questions)
     return {"folders": [f.name for f in chosen], "summary": summarize(rows), "rows": rows,
             "problems": engine.corpus.problems}
+
+
+def load_holdout(path: Path) -> list[CorpusQuestion]:
+    """The held-out test split (eval/holdout.jsonl): home questions and other-city ones, each
+    with gold proposal ids, in one format."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            out.append(CorpusQuestion(r["id"], r["corpus"], r["question"], r["type"], tuple(r["gold_proposals"]), (),
+                                      tuple(r["gold_proposers"]), bool(r["answerable"]), r["type"] == "multi_proposer",
+                                      tuple(tuple(a) for a in r.get("answer_items", [])), tuple(r.get("history", []))))
+        except (ValueError, KeyError, TypeError) as e:
+            raise AssistantError(f"{Path(path).name} 第 {n} 行格式有误: {type(e).__name__}: {e}")
+    return out
+
+
+def run_holdout(path: Path, root: Path = DEFAULT_CORPORA, *, settings: Settings | None = None,
+                answerer: str = "extractive", log=print) -> dict:
+    """Home questions on the home corpus, the others on every collection of `root` loaded together."""
+    from .engine import Engine
+    qs = load_holdout(path)
+    settings = settings or Settings.from_env()
+    home = [q for q in qs if q.folder == "home"]
+    other = [q for q in qs if q.folder != "home"]
+    out = {}
+    if home:
+        rows = ask_all(Engine.open(settings, log=log).answerer_named(answerer), home)
+        out["home"] = {"summary": summarize(rows), "rows": rows, "folders": ["home"]}
+    if other:
+        out["corpora"] = run(root, settings=settings, answerer=answerer, questions=other, log=log)
+    return out
 
 
 def format_report(res: dict) -> str:
@@ -183,6 +227,15 @@ def format_report(res: dict) -> str:
 
 def main_cli(args) -> int:
     from .cli import _settings
+    if getattr(args, "holdout", None):
+        res = run_holdout(Path(args.holdout), settings=_settings(args), answerer=args.answerer,
+                          log=lambda m: print(m, file=sys.stderr))
+        if args.json:
+            print(json.dumps(res, ensure_ascii=False, indent=1))
+        else:
+            for part, r in res.items():
+                print(f"## {part}\n" + format_report(r) + "\n")
+        return 0
     root = DEFAULT_CORPORA if args.corpora == "default" else Path(args.corpora)
     res = run(root, folders=[x for x in (args.folders or "").split(",") if x],
               settings=_settings(args), answerer=args.answerer, log=lambda m: print(m, file=sys.stderr))

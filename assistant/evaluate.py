@@ -25,6 +25,7 @@ from .errors import AssistantError
 DEFAULT_BENCHMARK = ROOT / "eval" / "qa.jsonl"
 QTYPES = ("attribution", "multi_proposer", "group", "detail", "paraphrase", "precedent", "negative", "followup", "meta")
 _MARK = re.compile(r"\[(\d+)\]")
+MIN_ITEM_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ def load_benchmark(path: Path, split: str = "all") -> list[QAItem]:
             continue
         try:
             r = json.loads(line)
+            # an answer item of one or two characters is found by chance in any answer: not scored
+            items = tuple(t for t in (tuple(x for x in alts if len(x) >= MIN_ITEM_CHARS) for alts in r["answer_items"]) if t)
             it = QAItem(r["id"], r["split"], r["type"], r["question"], tuple(r.get("history", [])),
-                        tuple(r["gold_proposals"]), tuple(r["gold_proposers"]),
-                        tuple(tuple(a) for a in r["answer_items"]), bool(r["answerable"]), r.get("note", ""))
+                        tuple(r["gold_proposals"]), tuple(r["gold_proposers"]), items, bool(r["answerable"]),
+                        r.get("note", ""))
         except (ValueError, KeyError, TypeError) as e:
             raise AssistantError(f"{path.name} 第 {n} 行格式有误: {type(e).__name__}: {e}")
         if it.id in seen:
@@ -156,6 +159,8 @@ def aggregate_answers(scores: list[dict]) -> dict:
         "citation_precision": sum(s["relevant_citations"] for s in scores) / cits if cits else 0.0,
         "dangling_markers": sum(s["dangling_markers"] for s in scores),
         "rejection_rate": sum(not s["found"] for s in neg) / len(neg) if neg else float("nan"),
+        # proposers an answer to an off-corpus question named anyway (each one a false attribution)
+        "negative_attribution_fp": sum(len(s["named"]) for s in neg),
         "over_refusal": sum(not s["found"] for s in ans) / len(ans) if ans else float("nan"),
         "item_recall": sum(s["items_hit"] for s in ans) / items if items else float("nan"),
         "latency_ms": {k: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} if v else {}
@@ -301,7 +306,39 @@ def fit_found(rows: list[dict], base, grid=None):
     return _replace(base, margin_weight=mw, z_weight=zw, agree_weight=aw, found_coverage=t), pick, len(ties)
 
 
-def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, corpora_root: Path | None = None):
+def load_drafts(path: Path) -> list[dict]:
+    """Precedent drafts (eval/precedent_dev.jsonl): draft, corpus, gold_proposals, answerable."""
+    if not Path(path).is_file():
+        return []
+    return [json.loads(ln) for ln in Path(path).read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+def fit_precedent(obs: list[tuple[list, set, bool]], base):
+    """Precedent thresholds: a candidate counts when its best sentence pair reaches the cosine
+    or the lexical threshold; a true draft must get its gold among the first three that count,
+    an off-topic draft none at all. Mean of both rates; among ties, the middle."""
+    from dataclasses import replace as _replace
+    scored = []
+    for sem in (0.88, 0.89, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95):
+        for lex in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+            pos, neg = [], []
+            for ev, gold, answerable in obs:
+                counted = sorted((x for x in ev if x[1] >= sem or x[2] >= lex), key=lambda x: -x[1])
+                if answerable:
+                    pos.append(bool({x[0] for x in counted[:3]} & gold))
+                else:
+                    neg.append(not counted)
+            rate = (np.mean(pos) if pos else 1.0) / 2 + (np.mean(neg) if neg else 1.0) / 2
+            scored.append((round(float(rate), 6), (sem, lex), float(np.mean(pos)) if pos else float("nan"),
+                           float(np.mean(neg)) if neg else float("nan")))
+    best = max(x[0] for x in scored)
+    ties = [x for x in scored if x[0] == best]
+    pick = ties[len(ties) // 2]
+    return _replace(base, precedent_semantic=pick[1][0], precedent_lexical=pick[1][1]), pick
+
+
+def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, corpora_root: Path | None = None,
+              drafts: Path | None = None):
     """Fit the extractive answerer's thresholds: when to answer, on dev questions of several
     collections (these `items` on their corpus, plus every collection of `corpora_root` loaded
     as one corpus); then how many proposals to include (attribution F1 on `items`)."""
@@ -318,6 +355,7 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
     ans.cal = base
     rows = found_observations(ans, [(i.question, i.history, i.gold_proposals, i.answerable) for i in items])
     n_home = len(rows)
+    other = None
     if corpora_root is not None and Path(corpora_root).is_dir():
         from . import eval_corpora
         import tempfile
@@ -333,6 +371,16 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
     log(f"拒答规则 (在 {n_home} + {len(rows) - n_home} 个开发题上拟合, {ties} 组并列取中间): coverage + "
         f"{best.margin_weight}*margin + {best.z_weight}*z + {best.agree_weight}*agree >= {best.found_coverage} "
         f"(回答率 {pick[2]:.3f}, 拒答率 {pick[3]:.3f})")
+    # the precedent finder: true drafts of the benchmark plus the dev drafts file (both corpora)
+    obs = [(engine.precedents.evidence(i.question), set(i.gold_proposals), True) for i in items if i.type == "precedent"]
+    for d in load_drafts(drafts or DEFAULT_BENCHMARK.with_name("precedent_dev.jsonl")):
+        eng = engine if d.get("corpus", "home") == "home" else other
+        if eng is not None:
+            obs.append((eng.precedents.evidence(d["draft"]), set(d["gold_proposals"]), bool(d["answerable"])))
+    if obs:
+        best, pick = fit_precedent(obs, best)
+        log(f"先例阈值 ({len(obs)} 篇开发稿): 余弦 >= {best.precedent_semantic} 或 字二元组重合 >= {best.precedent_lexical} "
+            f"(命中 {pick[2]:.3f}, 无先例 {pick[3]:.3f})")
     stage1 = best
     best_key2 = None
     for ratio in (0.9, 0.999):
@@ -467,6 +515,7 @@ def format_summary(report: dict) -> str:
                   f"| 引用 recall / precision | {a['citation_recall']:.3f} / {a['citation_precision']:.3f} |",
                   f"| 悬空引用标记 | {a['dangling_markers']} |",
                   f"| 拒答率 (负例, {a['negatives']} 题) / 过度拒答 (可答, {a['answerable']} 题) | {a['rejection_rate']:.3f} / {a['over_refusal']:.3f} |",
+                  f"| 负例中被点名的提出者 (归属误报) | {a.get('negative_attribution_fp', 0)} |",
                   f"| 答案要点召回 | {a['item_recall']:.3f} |"]
         for k, v in lat.items():
             if v:

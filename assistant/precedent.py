@@ -62,9 +62,8 @@ def containment(a: set, b: set) -> float:
 
 
 class PrecedentFinder:
-    # Thresholds read off the dev split (eval/qa.jsonl): true precedents reach lexical >= 0.33 or
-    # cosine >= 0.927 on their best sentence pair, drafts on topics not in the corpus stay below
-    # 0.17 and 0.903 (multilingual-e5-small compresses cosines into 0.8-0.95).
+    # Defaults read off the dev split once; `assistant eval --calibrate` refits them on dev drafts
+    # (precedent_semantic / precedent_lexical in calibration.json, with the embedder's fingerprint).
     def __init__(self, index, retriever, embedder, *, max_chars: int = 8000, min_semantic: float = 0.92,
                  min_lexical: float = 0.3, found_semantic: float = 0.92, found_lexical: float = 0.3):
         self.index, self.retriever, self.embedder = index, retriever, embedder
@@ -73,9 +72,9 @@ class PrecedentFinder:
         self.found_semantic, self.found_lexical = found_semantic, found_lexical
         self._doc = {d.doc_id: d.text for d in index.documents.values()}
 
-    def find(self, draft: str, k: int = 5, *, proposers=(), types=()) -> PrecedentResult:
-        t0 = time.perf_counter()
-        draft = clean_question(draft, self.max_chars)
+    def _compare(self, draft: str, k: int, proposers=(), types=()):
+        """The draft's sentences against every sentence of its top-k proposals:
+        (draft sentences, [(proposal, [(s, e, text, lexical per draft sentence, cosine per draft sentence)])])."""
         hits = self.retriever.search(draft, k, proposers=proposers, types=types)
         hits = [h for h in hits if h.proposal.kind != "intro"]
         d_spans = sentences(draft) or [(0, len(draft))]
@@ -86,24 +85,41 @@ class PrecedentFinder:
             text = self._doc[p.doc_id]
             cands += [(p.proposal_id, s, e, text[s:e]) for s, e in sentences(text, p.start, p.end)]
         if not cands:
-            return PrecedentResult(draft, False, (), "没有可比较的建议。", {"total": (time.perf_counter() - t0) * 1000})
+            return d_sents, []
         dv = self.embedder.embed_queries(d_sents)
         pv = self.embedder.embed_passages([c[3] for c in cands])
         sim = pv @ dv.T                                        # proposal sentence x draft sentence
-        d_bi = [_bigrams(s) for s in d_sents]
+        d_bi = [_bigrams(x) for x in d_sents]
         out = []
         for h in hits:
-            rows = [i for i, c in enumerate(cands) if c[0] == h.proposal.proposal_id]
+            rows = [(cands[i][1], cands[i][2], cands[i][3], [containment(_bigrams(cands[i][3]), b) for b in d_bi], sim[i])
+                    for i, c in enumerate(cands) if c[0] == h.proposal.proposal_id]
+            out.append((h.proposal, rows))
+        return d_sents, out
+
+    def evidence(self, draft: str, k: int = 5) -> list[tuple[str, float, float]]:
+        """(proposal id, best cosine, best lexical containment) per candidate: what the found
+        thresholds are fitted on (`assistant eval --calibrate`)."""
+        _, compared = self._compare(clean_question(draft, self.max_chars), k)
+        return [(p.proposal_id, max((float(max(r[4])) for r in rows), default=0.0),
+                 max((max(r[3]) for r in rows), default=0.0)) for p, rows in compared]
+
+    def find(self, draft: str, k: int = 5, *, proposers=(), types=()) -> PrecedentResult:
+        t0 = time.perf_counter()
+        draft = clean_question(draft, self.max_chars)
+        d_sents, compared = self._compare(draft, k, proposers, types)
+        if not compared:
+            return PrecedentResult(draft, False, (), "没有可比较的建议。", {"total": (time.perf_counter() - t0) * 1000})
+        out = []
+        for proposal, rows in compared:
             overl = []
-            for row in rows:
-                _, s, e, text = cands[row]
-                lex = [containment(_bigrams(text), b) for b in d_bi]
-                jl, js = int(np.argmax(lex)), int(np.argmax(sim[row]))
-                if lex[jl] >= self.min_lexical or sim[row, js] >= self.min_semantic:
+            for s, e, text, lex, sims in rows:
+                jl, js = int(np.argmax(lex)), int(np.argmax(sims))
+                if lex[jl] >= self.min_lexical or sims[js] >= self.min_semantic:
                     j = jl if lex[jl] >= self.min_lexical else js
-                    overl.append(Overlap(s, e, text, d_sents[j], float(lex[j]), float(sim[row, j])))
-            score = float(sim[rows].max()) if rows else 0.0
-            out.append(Precedent(h.proposal, score, tuple(overl)))
+                    overl.append(Overlap(s, e, text, d_sents[j], float(lex[j]), float(sims[j])))
+            score = max((float(max(r[4])) for r in rows), default=0.0)
+            out.append(Precedent(proposal, score, tuple(overl)))
         out.sort(key=lambda p: (not p.overlaps, -p.score))
         found = [p for p in out if p.overlaps and (p.score >= self.found_semantic
                                                    or max(o.lexical for o in p.overlaps) >= self.found_lexical)]

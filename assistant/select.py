@@ -39,6 +39,8 @@ class Calibration:
     include_ratio: float = 0.999    # extra proposals must cover this fraction of the best one's coverage…
     include_plural: float = 0.75    # …or, for "哪些/分别" questions, this fraction
     include_min: float = 0.5        # and never less than this absolute coverage
+    precedent_semantic: float = 0.92  # precedent finder: a sentence pair this similar is a precedent…
+    precedent_lexical: float = 0.3    # …or one sharing this share of its character bigrams
     fingerprint: str = ""           # the embedder the dense weights were fitted with
     source: str = "defaults"
 
@@ -55,6 +57,7 @@ class Calibration:
     def coverage_only(self) -> "Calibration":
         """Without the fitted embedder, dense signals have no known scale: topic coverage decides."""
         return replace(self, margin_weight=0.0, z_weight=0.0, agree_weight=0.0,
+                       precedent_semantic=Calibration.precedent_semantic,
                        source=self.source + " (coverage only: other embedder)")
 
 
