@@ -37,19 +37,36 @@ from .errors import AssistantError  # noqa: E402
 log = logging.getLogger(__name__)
 
 TITLE = "议政助手"
-EXAMPLES = [
-    "哪个单位建议建立产业园区联盟？",
-    "各民主党派提了哪些建议？",
-    "惠济区打算建设哪些产业园区？",
-    "哪些单位的建议提到了新型研发机构？",
-    "关于发展社区养老服务有哪些建议？",
-    "民革提了什么建议？",
-    "那民盟呢？",
-]
-DRAFT_EXAMPLES = [
-    "建议成立郑州市产业园区联盟，由园区型企业牵头，推动园区之间协同发展、补链强链。",
-    "加快引进大院名所，建设高水平新型研发机构，完善科技成果转化机制。",
-]
+# Examples come from the corpus being served (its proposers, types and titles), never from a
+# list written for one city.
+
+
+def example_questions(engine, n: int = 6) -> list[str]:
+    from .proposers import short_names
+    props = [p for p in engine.index.proposals.values() if p.kind == "proposal"]
+    out: list[str] = []
+    types = sorted({t for p in props for t in (p.proposer_types or (p.proposer_type,)) if t and t != "其他"})
+    if "民主党派" in types:
+        out.append("各民主党派提了哪些建议？")
+    shorts = list(dict.fromkeys(s for p in props for s in short_names(p.proposers[0]) if p.proposers))
+    if len(shorts) >= 2:
+        out += [f"{shorts[0]}提了什么建议？", f"那{shorts[1]}呢？"]
+    for p in props[:: max(1, len(props) // 3)][:3]:
+        out.append(f"谁提出了“{p.title[:20]}”？")
+    if any(t == "区县(市)政协" for t in types):
+        out.append("哪些区县政协提交了建议？")
+    return out[:n] or ["有哪些建议？"]
+
+
+def example_drafts(engine, n: int = 2) -> list[str]:
+    """A drafter's paragraph is shown as one proposal's own first recommending sentences."""
+    out = []
+    for p in [p for p in engine.index.proposals.values() if p.kind == "proposal"][:: 7][:n]:
+        sents = [s for s in re.split(r"(?<=[。；])", p.text) if "建议" in s or "要" in s] or [p.text]
+        out.append("".join(sents)[:120])
+    return out
+
+
 STREAM_PIECE = 24          # characters per streamed piece of an answer
 STREAM_DELAY = 0.015       # seconds between pieces (the answer is computed at once; this only paces display)
 INTERNAL_ERROR = "服务内部出错，请稍后再试；如果反复出现，请联系管理员。"
@@ -819,7 +836,7 @@ def build_app(engine) -> gr.Blocks:
                             clear_btn = gr.Button("清空对话", variant="secondary", size="sm", elem_id="yz-clear")
                             download = gr.DownloadButton("导出上一条回答 (Markdown)", value=None, interactive=False,
                                                          size="sm", elem_id="yz-export")
-                        gr.Examples(EXAMPLES, inputs=question, label="示例问题（“那民盟呢？”接在民革的问题之后）",
+                        gr.Examples(example_questions(eng0), inputs=question, label="示例问题（“那…呢？”接在上一问之后）",
                                     examples_per_page=10)
                     with gr.Column(scale=4, min_width=360):
                         gr.HTML('<div class="yz-panel-title">来源</div>')
@@ -831,12 +848,12 @@ def build_app(engine) -> gr.Blocks:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=4, min_width=380):
                         draft = gr.Textbox(label="草稿或主题", lines=10, max_lines=24, elem_id="yz-draft",
-                                           placeholder="例如：建议成立郑州市产业园区联盟……")
+                                           placeholder="例如：粘贴一段建议草稿……")
                         k = gr.Slider(1, 10, value=5, step=1, label="最多查看几份建议 (k)", elem_id="yz-k")
                         p_who = gr.Dropdown(proposer_choices, multiselect=True, label="只看这些提出者")
                         p_kinds = gr.Dropdown(type_choices, multiselect=True, label="只看这些类型")
                         find_btn = gr.Button("查找先例", variant="primary", elem_id="yz-find")
-                        gr.Examples(DRAFT_EXAMPLES, inputs=draft, label="示例草稿")
+                        gr.Examples(example_drafts(eng0), inputs=draft, label="示例草稿")
                     with gr.Column(scale=6, min_width=420):
                         found = gr.HTML(precedents_html(eng0, None), elem_id="yz-precedents")
 

@@ -53,9 +53,9 @@ def load_benchmark(path: Path, split: str = "all") -> list[QAItem]:
         try:
             r = json.loads(line)
             # an answer item of one or two characters is found by chance in any answer: not scored
-            items = tuple(t for t in (tuple(x for x in alts if len(x) >= MIN_ITEM_CHARS) for alts in r["answer_items"]) if t)
+            kept = tuple(t for t in (tuple(x for x in alts if len(x) >= MIN_ITEM_CHARS) for alts in r["answer_items"]) if t)
             it = QAItem(r["id"], r["split"], r["type"], r["question"], tuple(r.get("history", [])),
-                        tuple(r["gold_proposals"]), tuple(r["gold_proposers"]), items, bool(r["answerable"]),
+                        tuple(r["gold_proposals"]), tuple(r["gold_proposers"]), kept, bool(r["answerable"]),
                         r.get("note", ""))
         except (ValueError, KeyError, TypeError) as e:
             raise AssistantError(f"{path.name} 第 {n} 行格式有误: {type(e).__name__}: {e}")
@@ -86,7 +86,7 @@ def _squeeze(s: str) -> str:
 def statements(answer: str) -> list[str]:
     """Answer statements that make a claim: lines (or sentences) carrying a citation marker or a
     proposer. Headlines like '共有 3 份建议：' are structure, not claims."""
-    # a line ending in a colon introduces a list ("民盟郑州市委会共有 1 份建议："): structure, not a claim
+    # a line ending in a colon introduces a list ("民盟某市委会共有 1 份建议："): structure, not a claim
     return [ln.strip() for ln in answer.splitlines() if ln.strip() and not ln.strip().endswith(("：", ":"))]
 
 

@@ -46,7 +46,7 @@ def analyzer_for(corpus, name: str = "jieba") -> Analyzer:
 
 def lexical_text(chunk: Chunk, registry=None) -> str:
     """What BM25 sees: the chunk with its title and proposers, plus the proposers' aliases so
-    that '民盟' matches '民盟郑州市委会'."""
+    that '民盟' matches '民盟某市委会'."""
     extra = []
     if registry is not None:
         extra = [a for a, c in registry.aliases.items() if c in chunk.proposers]

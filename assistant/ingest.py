@@ -64,7 +64,7 @@ class Registry:
 
     def with_corpus(self, proposals) -> "Registry":
         """This registry plus every proposer the corpus names, typed by the grammar, with the
-        short forms a user types (民盟 for 民盟上海市委) as aliases where they are unambiguous."""
+        short forms a user types (民盟 for 民盟某市委) as aliases where they are unambiguous."""
         names, aliases = dict(self.names), dict(self.aliases)
         shorts: dict = {}
         for p in proposals:

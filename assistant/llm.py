@@ -160,10 +160,10 @@ def containment(claim: str, reference: str) -> float:
 class _Sentence:
     line: int
     text: str                    # as shown: canonical [n] markers only
-    cites: list[int]             # its own markers, or those that open its line ("[2] 惠济区政协：…")
+    cites: list[int]             # its own markers, or those that open its line ("[2] 某区政协：…")
     content: str                 # without markers and list numbering
     structural: bool = False     # headings, connectives: no claim
-    lead_in: bool = False        # "惠济区政协建议：" introduces the next sentences
+    lead_in: bool = False        # "某区政协建议：" introduces the next sentences
     named: list[str] = field(default_factory=list)
     support: float | None = None
     unsupported: str = ""        # why, when flagged
@@ -335,7 +335,7 @@ def substance(content: str, names: Sequence[str] = ()) -> str:
 
 def placeholders_in(content: str, names: Sequence[str] = ()) -> list[str]:
     """Template markers in a sentence: bracketed ones anywhere, an ellipsis where content should be
-    ("惠济区政协建议……")."""
+    ("某区政协建议……")."""
     found = [m.group(0) for m in _PLACEHOLDER.finditer(content)]
     for clause in _CLAUSE.split(content):
         if _ELLIPSIS.search(clause) and len(substance(clause, names)) < 2:
@@ -432,7 +432,7 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
             continue
         eff = list(s.cites)
         if not eff:
-            # "惠济区政协建议：" + list items: the following sentences' citations carry the attribution,
+            # "某区政协建议：" + list items: the following sentences' citations carry the attribution,
             # up to the next such introduction
             for t in sents[i + 1:]:
                 if t.lead_in or (not t.cites and registry.mentioned(t.content)):
@@ -469,7 +469,7 @@ def verify(raw: str, sources: Sequence[Source], registry, *, support_threshold: 
             s.unsupported = "无引用"
         elif len(substance(s.content, strip)) < 2:
             s.empty = True
-            if _LEAD_IN.search(s.content):  # "惠济区政协建议：[1]" introduces what follows
+            if _LEAD_IN.search(s.content):  # "某区政协建议：[1]" introduces what follows
                 continue
             s.unsupported = "没有实质内容"
         else:

@@ -2,7 +2,7 @@
 
 General patterns only (cppcc.json): "<place>政协<N>届<M>次会议", "政协<place>第N届委员会第M次会议",
 "…常委会议", years, "提交了26篇" / "18位委员". The place, when the meeting name omits it
-("市政协十届一次会议"), is the one its proposers' organisations name most often.
+("市政协九届三次会议"), is the one its proposers' organisations name most often.
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     if m:
         printed = m.group(0).strip().lstrip(knowledge()["place_leading_noise"])
         if place and place not in printed:
-            # "市政协十届一次会议" in a collection whose organisations name 平顶山市
+            # "市政协…会议" in a collection whose organisations name one city
             printed = place + (printed[1:] if printed[:1] in "省市区县" else printed)
         name = printed
     kind = _kind([headline, intro, *fields])

@@ -2,7 +2,7 @@
 
 It places any proposer string of any city or level without a per-corpus list: the eight
 democratic parties at any level and place, 工商联, people's organisations, 无党派人士, 界别,
-special committees, district/county CPPCCs, individual members (胡卫委员, 委员张龙, 市政协常委陶颖,
+special committees, district/county CPPCCs, individual members (王某委员, 委员李某, 市政协常委赵某,
 副主委陈振华) and joint strings ("市政协经济委员会和经济界"). A member beside an organisation
 spoke for it: both are proposers, the member is marked as speaker. A string it cannot place is
 kept verbatim and typed 其他. `proposers.json`, where present, only adds aliases and overrides.
@@ -73,7 +73,7 @@ def _patterns() -> dict:
         "local": re.compile(f"(?:{places})(?:{cppcc})$|{_alts(k['local_cppcc'])}$"),
         # 胡卫委员 / 陈俊杰常委
         "member_suffix": re.compile(f"^(?P<name>{_CJK_NAME}?)(?P<role>{roles})$"),
-        # 委员张龙 / 市政协常委陶颖 / 郑州市政协常委 刘忠明 / 特邀委员 王某
+        # 委员李某 / 市政协常委王某 / 某市政协常委 张某 / 特邀委员 王某
         "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
         # 副主委陈振华 / 主任朱晓杰
         "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
@@ -210,7 +210,7 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
             found[:0] = list(refs)
             rest = head.rstrip()
             continue
-        # "郑州市政协常委 刘忠明": a bare name right after a role word
+        # "某市政协常委 张某": a bare name right after a role word
         h2, _, role = head.rpartition(" ")
         if P["bare_name"].match(last) and role and P["role_only"].match(role):
             found[:0] = list(parse_one(f"{role}{last}"))
@@ -224,7 +224,7 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
 
 
 def find_inline(text: str) -> tuple[ProposerRef, ...]:
-    """Proposers named in running text: "胡卫委员代表民进市委作…", "委员张龙提出…"."""
+    """Proposers named in running text: "胡卫委员代表民进市委作…", "委员李某提出…"."""
     P = _patterns()
     roles = _alts(knowledge()["member_roles"])
     out: list[ProposerRef] = []

@@ -269,7 +269,7 @@ class QuestionParser:
             text = text.replace(w, " ")
         for w in self.meeting_words.all_words():
             text = text.replace(w, " ")
-        # what is left of "上海市委" once the place is gone is a unit word, not a topic
+        # what is left of "某市委" once the place is gone is a unit word, not a topic
         text = _UNIT_LEFTOVER.sub(" ", text)
         # Without HMM, jieba invents no words from leftovers ("界别组提了" -> 组提); single
         # characters are nearly all function words in a question (里/过/让/给…).
@@ -304,12 +304,12 @@ class QuestionParser:
         bare = self.names.strip(positive)
         types, type_words, inside = type_scope(bare)
         if inside and not types and not self.topic_terms(positive):
-            # "哪些发言来自民主党派的基层委员会": the type is all there is to ask about
+            # "which speeches came from <a type>": the type is all there is to ask about
             types, type_words = inside, inside
         # a type named in the negation is excluded, unless the question also asks for part of it
         excluded = tuple(t for t in type_scope(negated)[0] + type_scope(negated)[2] if t not in types)
         if excluded:
-            # "除了民主党派…以外，还有哪些单位": every other type
+            # "除了<a type>以外，还有…": every other type
             types = tuple(dict.fromkeys(types + tuple(t for t in self.all_types if t not in excluded)))
         meetings, meeting_words = self.meeting_words.match(question)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
@@ -333,7 +333,7 @@ class QuestionParser:
         elliptic = bool(ELLIPSIS_CUE.search(question.strip()))
         pronoun = bool(PRONOUN_CUE.search(bare))
         if mentioned and pronoun:
-            # "它和工商联那篇有什么不同?": the one we were talking about, and the one named now
+            # "how does it differ from <someone>'s?": the one we were talking about, and the one named now
             q["proposers"] = tuple(dict.fromkeys(prev_props + mentioned))
         elif mentioned and not terms and elliptic:
             # "那民盟呢?": the previous question, asked of someone else

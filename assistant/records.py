@@ -36,8 +36,8 @@ class Document:
 @dataclass(frozen=True)
 class Meeting:
     """The meeting a collection comes from, parsed from its headline, introduction or fields."""
-    name: str                   # as printed, place prefixed when the text names it: "上海市政协十三届二次会议"
-    place: str = ""             # "上海市", "新北区"; "" when nothing names it
+    name: str                   # as printed, place prefixed when the text names it: "某某市政协九届三次会议"
+    place: str = ""             # "某某市", "某某区"; "" when nothing names it
     level: str = ""             # 全国 / 省 / 市 / 区县 / ""
     session: str = ""           # 届次/会次 as printed: "十三届二次"
     kind: str = ""              # 全体会议 / 常委会议 / 专题协商 / 大会发言 / 优秀提案 …

@@ -148,7 +148,7 @@ class Selector:
             else:
                 q = replace(q, widened="、".join(q.meetings), meetings=())
         if q.proposers or q.types:
-            # "工商联和政协委员个人各提了什么": named proposers and named types together
+            # named proposers and named types together: either one qualifies
             scoped = [p for p in pool if set(p.proposers) & set(q.proposers)
                       or set(p.proposer_types or (p.proposer_type,)) & set(q.types)]
             if scoped:
@@ -182,7 +182,7 @@ class Selector:
             if pid in allowed:
                 s, c = best.get(pid, (0.0, -1.0))
                 best[pid] = (max(s, h.score), max(c, h.cosine))
-        # "容错或者宽容失败": either alternative is enough
+        # "A 或者 B": either alternative is enough
         alts = ([a for a in (self.parser.topic_terms(part) for part in _OR.split(q.text)) if a]
                 if _OR.search(q.text) and len(q.text) <= 40 else [])
         alts = alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]

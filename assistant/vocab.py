@@ -2,7 +2,7 @@
 
 No hand-picked term list: a word enters because the corpus says so.
 - the names of every proposer the corpus names, and the grammar's CPPCC vocabulary (party names,
-  unit and role words), so that "民盟上海市委" or "九三学社" stay one token;
+  unit and role words), so that "民盟某市委" or "九三学社" stay one token;
 - phrases the corpus puts in quotes or book-title marks (“快递进村”, 《…条例》): coined terms;
 - recurring phrases: 3-6 character runs that several proposals share, made of whole words of
   jieba's dictionary but not one word there, and not just a piece of a longer shared run.

@@ -1,7 +1,8 @@
-"""The Milvus store on Milvus Lite (pip extra `milvus`; `make test` installs it).
+"""The Milvus store on Milvus Lite (pip extra `milvus`; `make test` installs it and runs them).
 
-Fast tests use the hashing embedder; the slow one builds the home corpus with the real model and
-compares its top-5 proposals, with and without filters, with the file store's."""
+Everything that starts Milvus Lite is marked slow (Lite takes seconds per build); most use the
+hashing embedder, the last one builds the home corpus with the real model and compares its top-5
+proposals, with and without filters, with the file store's."""
 from __future__ import annotations
 
 import json
@@ -61,6 +62,7 @@ def test_lite_path_must_end_in_db(tmp_path):
         MilvusStore(str(tmp_path / "lite"), tmp_path / "index")
 
 
+@pytest.mark.slow
 def test_milvus_gives_the_file_stores_results(milvus_hash, hash_engine):
     man = milvus_hash.index.manifest
     assert man["store"]["kind"] == "milvus" and man["store"]["collection"].startswith("yz_index_")
@@ -78,6 +80,7 @@ def test_milvus_gives_the_file_stores_results(milvus_hash, hash_engine):
     assert a.found and any("民盟" in c.proposers[0] for c in a.citations)
 
 
+@pytest.mark.slow
 def test_server_side_rankers_run_inside_milvus(milvus_hash):
     from assistant.engine import load_store
     from assistant.retrieve import Retriever
@@ -93,6 +96,7 @@ def test_server_side_rankers_run_inside_milvus(milvus_hash):
         assert best.bm25_rank is None and best.cosine > 0
 
 
+@pytest.mark.slow
 def test_second_process_on_a_lite_folder_is_refused_then_reopens_after_release(milvus_hash, tmp_path):
     s = milvus_hash.settings
     code = (
@@ -122,6 +126,7 @@ def test_second_process_on_a_lite_folder_is_refused_then_reopens_after_release(m
         milvus_hash.store.load(s, milvus_hash.embedder, milvus_hash.corpus)
 
 
+@pytest.mark.slow
 def test_a_collection_that_does_not_match_the_manifest_is_refused(hash_settings, tmp_path):
     s = hash_settings.with_(index_dir=tmp_path / "index", store=f"milvus:{tmp_path / 'lite.db'}")
     eng = Engine.open(s)
@@ -140,6 +145,7 @@ def test_a_collection_that_does_not_match_the_manifest_is_refused(hash_settings,
         _release(tmp_path / "lite.db")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_DATA.is_file(), reason="CMRC 2018 data (../shared/benchmarks) not present")
 def test_adding_a_collection_to_milvus_embeds_only_its_chunks(tmp_path):
     from assistant.bench_archive import make_collection
