@@ -80,7 +80,7 @@ def test_follow_ups_carry_the_proposer_or_topic(hash_engine):
     d = check_citations(hash_engine, a.answer("那民进呢？", [Turn("民建提了什么建议？", first)]))
     assert {c["proposal_id"] for c in d["citations"]} == {"kjcx-16"}
     q1 = "哪个单位建议建设健康医疗产业园区？"
-    d = check_citations(hash_engine, a.answer("这个单位还提了别的建议吗？", [Turn(q1, a.answer(q1))]))
+    d = check_citations(hash_engine, a.answer("它还提了别的建议没有？", [Turn(q1, a.answer(q1))]))
     assert {c["proposal_id"] for c in d["citations"]} == set() or "kjcx-18" not in {c["proposal_id"] for c in d["citations"]}
     # a complete question after another one is not treated as a follow-up
     d = check_citations(hash_engine, a.answer("民革提了什么建议？", [Turn(q1, a.answer(q1))]))

@@ -1,0 +1,40 @@
+"""Question parsing alone: soft type scope, meeting words, framing words, the user dictionary."""
+from __future__ import annotations
+
+from assistant.question import MeetingWords, question_words, type_scope
+from assistant.records import Document
+from assistant.vocab import recurring_phrases
+
+
+def test_type_word_is_scope_only_when_asked_about():
+    assert type_scope("哪些民主党派提了建议")[0] == ("民主党派",)
+    assert type_scope("民主党派关于交通提了什么")[0] == ("民主党派",)
+    asked, _, inside = type_scope("怎样加强各区县科技部门的协作")
+    assert asked == () and inside == ("区县(市)政协",)
+
+
+def _doc(i, meeting):
+    return Document(f"d{i}", f"d{i}.txt", "t", "proposals", "x", "", {"meeting": meeting})
+
+
+def test_meeting_words_pick_the_named_meeting_only():
+    a = {"name": "甲市政协九届三次会议", "place": "甲市", "session": "九届三次", "year": 2021}
+    b = {"name": "甲市政协九届四次会议", "place": "甲市", "session": "九届四次", "year": 2022}
+    c = {"name": "乙县政协五届一次会议", "place": "乙县", "session": "五届一次", "year": None}
+    mw = MeetingWords.from_documents([_doc(1, a), _doc(2, b), _doc(3, c)])
+    assert mw.match("甲市政协九届四次会议上谁提了交通建议")[0] == ("甲市政协九届四次会议",)
+    assert mw.match("2021年有哪些建议")[0] == ("甲市政协九届三次会议",)
+    assert set(mw.match("甲市有哪些建议")[0]) == {"甲市政协九届三次会议", "甲市政协九届四次会议"}
+    assert mw.match("有哪些建议")[0] == ()
+
+
+def test_framing_words_come_from_the_knowledge_file():
+    words = question_words()
+    assert {"优秀提案", "基层委员会", "主委", "哪些"} <= words and "交通" not in words
+
+
+def test_recurring_phrases_are_whole_words_shared_by_several_texts():
+    texts = ["推进智慧交通建设，发展公共交通", "智慧交通建设要统筹", "加快智慧交通建设步伐", "另一个话题"]
+    got = recurring_phrases(texts, min_docs=3)
+    assert "智慧交通建设" in got
+    assert not any(g in got for g in ("慧交通建", "交通建"))  # pieces of words, or of the longer phrase
