@@ -5,6 +5,7 @@ import pytest
 
 from assistant import bench
 from assistant.embed import load_embedder
+from assistant.eval_corpora import DEFAULT_CORPORA
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,7 @@ def _assert_never_loses(ds, half):
     assert v["ok"], f"{ds['name']} {half}: (bm25, dense, hybrid) {msg}"
 
 
+@pytest.mark.skipif(not bench.DEFAULT_DATA.is_file(), reason="../shared/benchmarks/cmrc2018 is not here")
 def test_hybrid_never_loses_on_cmrc_first_200_contexts(real_settings):
     ds = bench.run_dataset("cmrc", real_settings, load_embedder(real_settings), limit=200,
                            cache_dir=_cache(real_settings), log=lambda m: None)
@@ -41,7 +43,7 @@ def test_hybrid_never_loses_on_the_qa_set(real_settings, tmp_path):
 
 @pytest.fixture(scope="module")
 def corpora_report(real_settings, tmp_path_factory):
-    if not bench.DEFAULT_DATA.parent.parent.joinpath("..", "corpora").resolve().is_dir():
+    if not DEFAULT_CORPORA.is_dir():
         pytest.skip("../shared/corpora is not here")
     return bench.run_dataset("corpora", real_settings, load_embedder(real_settings),
                              cache_dir=tmp_path_factory.mktemp("corpora"), log=lambda m: None)
