@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .records import Chunk, Proposal
+from .util import strip_span
 
 ENCODING = "cl100k_base"
 # A sentence ends at 。！？； (or their half-width forms) plus any closing quotes/brackets.
@@ -54,14 +55,6 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
     return _spans(_SENT, text, start, len(text) if end is None else end)
 
 
-def _strip_ws(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
 def _fit(text: str, s: int, e: int, max_tokens: int) -> list[tuple[int, int]]:
     """Split one over-long sentence at clause marks, then by characters as a last resort."""
     if count_tokens(text[s:e]) <= max_tokens:
@@ -69,7 +62,7 @@ def _fit(text: str, s: int, e: int, max_tokens: int) -> list[tuple[int, int]]:
     pieces = _spans(_CLAUSE, text, s, e)
     if len(pieces) == 1:
         step = max(1, max_tokens // 2)  # a CJK character is at most ~2 cl100k tokens
-        cut = [_strip_ws(text, i, min(i + step, e)) for i in range(s, e, step)]
+        cut = [strip_span(text, i, min(i + step, e)) for i in range(s, e, step)]
         return [(a, b) for a, b in cut if b > a]
     out: list[tuple[int, int]] = []
     for ps, pe in pieces:

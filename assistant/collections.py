@@ -14,7 +14,6 @@ problem a user can cause or fix is an AssistantError with a Chinese message.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Sequence
 
 from .errors import AssistantError
+from .util import sha256_file
 
 KINDS = {"proposals": "建议/提案", "policies": "政策文本"}
 SUFFIXES = {
@@ -184,14 +184,6 @@ def _existing_slugs(corpus_dir: Path) -> set[str]:
     return out
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # ----------------------------------------------------------------------------- listing
 def list_collections(corpus_dir: Path) -> list[Collection]:
     """Every collection in the corpus, proposals first, by name."""
@@ -330,7 +322,7 @@ def stage(files: Sequence[Path | str], corpus_dir: Path, *, name: str | None = N
                 renamed.append((shown, target))
         items, intros, parse_problems = _parse(staging, kind, name, stored)
         problems += parse_problems
-        shas = tuple(_sha(folder / f) for f in stored)
+        shas = tuple(sha256_file(folder / f) for f in stored)
         return Preview(name, kind, staging, tuple(stored), shas, tuple(items), tuple(problems), intros, tuple(renamed))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -425,7 +417,7 @@ def accept(preview: Preview, corpus_dir: Path) -> Collection:
     if not src.is_dir():
         raise AssistantError("这次预览已失效（暂存的文件已不存在），请重新上传并预览。")
     for f, digest in zip(preview.files, preview.sha256):
-        if not (src / f).is_file() or _sha(src / f) != digest:
+        if not (src / f).is_file() or sha256_file(src / f) != digest:
             raise AssistantError(f"暂存的文件 {f} 在预览之后被改动，没有导入。", hint="请重新上传并预览。")
     parent = corpus_dir / preview.kind
     dest = parent / preview.name

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Callable, Iterable
 
+from .util import strip_span
+
 # Column names and header keys, by the role they play. Matching ignores spaces (Word files pad
 # keys as `案  由`). "field" keys are recognised (so a header block may hold them) but only kept
 # in ParsedItem.fields. Within a role, the earlier synonym wins when a table has two of them.
@@ -117,14 +119,6 @@ class _Lines:
         return not self.text[s:e].strip()
 
 
-def _strip(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
 def _key(raw: str) -> str:
     return re.sub(r"\s+", "", raw).strip("\ufeff")
 
@@ -186,7 +180,7 @@ def _intro(text: str, lines: _Lines, end: int) -> tuple[int, int] | None:
             start, i = min(e + 1, end), i + 1
             continue
         break
-    s, e = _strip(text, start, end)
+    s, e = strip_span(text, start, end)
     return (s, e) if e > s else None
 
 
@@ -232,13 +226,13 @@ def _sections(name: str, text: str, lines: _Lines) -> tuple[list[ParsedItem], li
     items, problems = [], []
     for k, h in enumerate(bounds):
         end = bounds[k + 1].start() if k + 1 < len(bounds) else len(text)
-        s, e = _strip(text, h.end(), end)
+        s, e = strip_span(text, h.end(), end)
         if len(h.group(1)) < 3:
             if e > s:
                 problems.append(_problem(name, lines.number(h.start()),
                                          f"“{h.group(0).strip()}”之下的文字不在任何 ### 小节里，未收录。"))
             continue
-        hs, he = _strip(text, *h.span(2))
+        hs, he = strip_span(text, *h.span(2))
         span = (s, e) if e > s else (hs, he)
         items.append(ParsedItem(f"{len(items) + 1:02d}", "", None, span, heading=text[hs:he],
                                 fields={"heading_span": (hs, he)}, line=lines.number(h.start())))
@@ -280,7 +274,7 @@ def _single(name: str, text: str, lines: _Lines) -> tuple[list[ParsedItem], list
         else:
             # 案号/编号 and any body-like key in a header are kept as fields: the item is the file.
             fields[key] = val
-    body = _strip(text, lines.starts[i], len(text)) if i < len(lines) else (len(text), len(text))
+    body = strip_span(text, lines.starts[i], len(text)) if i < len(lines) else (len(text), len(text))
     title = values.pop("title", "")
     title_span = spans["title"] if title else None
     if body[1] > body[0]:
@@ -291,7 +285,7 @@ def _single(name: str, text: str, lines: _Lines) -> tuple[list[ParsedItem], list
         span = spans["proposer_text"]
     else:
         last = lines.bounds(entries[-1][2] - 1)
-        span = _strip(text, lines.starts[first], last[1])
+        span = strip_span(text, lines.starts[first], last[1])
     item = ParsedItem(item_label(PurePath(name).stem), title, title_span, span,
                       fields=fields, line=first + 1, **values)
     return [item], problems
@@ -357,29 +351,29 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
             problems.append(_problem(name, mk.line + 1, f"编号从 {run[k - 1].value} 跳到 {mk.value}，中间的条目缺失。"))
         stop_line = run[k + 1].line if k + 1 < len(run) else len(lines)
         end = lines.starts[stop_line] if k + 1 < len(run) else len(text)
-        span = _strip(text, mk.after, end)
+        span = strip_span(text, mk.after, end)
         if span[1] <= span[0]:
             problems.append(_problem(name, mk.line + 1, f"编号 {mk.value} 之后没有内容，已跳过。"))
             continue
         values, fields = {}, {}
         # title: the rest of the marker's line, else the next non-empty line
-        ts, te = _strip(text, mk.after, lines.bounds(mk.line)[1])
+        ts, te = strip_span(text, mk.after, lines.bounds(mk.line)[1])
         nxt = mk.line + 1
         if te <= ts:
             while nxt < stop_line and lines.blank(nxt):
                 nxt += 1
             if nxt < stop_line:
-                ts, te = _strip(text, *lines.bounds(nxt))
+                ts, te = strip_span(text, *lines.bounds(nxt))
                 nxt += 1
         # "<提案者>：关于…" - a proposer before a colon opens the item
         colon = re.search(r"[：:]", text[ts:te])
         if colon and colon.start() <= _PROPOSER_PREFIX_MAX and proposer(text[ts:ts + colon.start()]):
             values["proposer_text"] = text[ts:ts + colon.start()].strip()
-            ts, te = _strip(text, ts + colon.end(), te)
+            ts, te = strip_span(text, ts + colon.end(), te)
         # "…的建议（<提案者>）" on the title line
         if "proposer_text" not in values and (m := _PAREN_TAIL.search(text, ts, te)) and proposer(m.group("who")):
             values["proposer_text"] = m.group("who").strip()
-            ts, te = _strip(text, ts, m.start())
+            ts, te = strip_span(text, ts, m.start())
         # `提案者：X`, `联名：Y` … lines right after the title
         _key_lines(text, lines, nxt, stop_line, values, fields)
         # "……（<提案者>）" closing the item's text
@@ -409,10 +403,10 @@ def parse_text(name: str, text: str, is_proposer: Callable[[str], bool] = lambda
             items, problems, first = found
             problems += _duplicates(name, items)
             return ParsedCollection(layout, text, headline, _intro(text, lines, first), tuple(items), tuple(problems))
-    span = _strip(text, 0, len(text))
+    span = strip_span(text, 0, len(text))
     if span[1] <= span[0]:
         return ParsedCollection("plain", text, headline, None, (), (_problem(name, 1, "文件没有文字。"),))
-    ls, le = _strip(text, *lines.bounds(lines.number(span[0]) - 1))
+    ls, le = strip_span(text, *lines.bounds(lines.number(span[0]) - 1))
     if m := _HEADING.fullmatch(text, ls, le):
         ls, le = m.span(2)
     title_span = (ls, le) if le - ls <= PLAIN_TITLE_MAX else None
@@ -533,7 +527,7 @@ def parse_catalogue(name: str, text: str) -> ParsedCollection:
                 (text[s:e].replace('""', '"') if q else text[s:e]) != v for (s, e, q), v in zip(raw, values)):
             problems.append(_problem(name, ln, "引号用法不规范，无法定位字段，已跳过。"))
             continue
-        rows.append(_Row(ln, [v.strip() for v in values], [_strip(text, s, e) for s, e, _ in raw]))
+        rows.append(_Row(ln, [v.strip() for v in values], [strip_span(text, s, e) for s, e, _ in raw]))
     items, more = _catalogue_items(name, header, rows, header_line)
     return ParsedCollection("catalogue", text, "", None, tuple(items), tuple(problems + more))
 

@@ -20,6 +20,7 @@ from .proposers import (MEMBER, OTHER, ProposerRef, find_inline, mark_speakers, 
 from .proposers import knowledge_sha256
 from .proposers import types as proposer_types
 from .records import Document, Proposal
+from .util import strip_span
 
 NORMALIZATION_VERSION = 2  # 2: layouts (formats.py), proposer grammar, meetings
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
@@ -177,14 +178,6 @@ def normalize(raw: str) -> tuple[str, tuple, dict]:
     return "".join(text_parts), tuple(segments), meta
 
 
-def _strip_span(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
 def _refs_for(item, registry: Registry, body: str) -> tuple:
     """The proposers of one parsed item: heading, proposer/speaker/cosigner fields, or the body."""
     if item.heading:
@@ -271,7 +264,7 @@ def parse_policy(doc_id: str, path: str, raw: str) -> tuple[Document, list[Propo
     text, segments, meta = normalize(raw)
     first = next((ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()), "")
     title = first if 0 < len(first) <= 60 else Path(path).stem
-    s, e = _strip_span(text, 0, len(text))
+    s, e = strip_span(text, 0, len(text))
     doc = Document(doc_id, path, title, "policy", text, hashlib.sha256(raw.encode()).hexdigest(), meta, segments)
     return doc, [Proposal(doc_id, doc_id, "policy", title, (), "", text[s:e], s, e)]
 

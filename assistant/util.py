@@ -1,4 +1,4 @@
-"""Small helpers shared by stages that write or verify files."""
+"""Small helpers shared by stages: file digests, whitespace-trimmed spans."""
 from __future__ import annotations
 
 import hashlib
@@ -12,3 +12,12 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def strip_span(text: str, s: int, e: int) -> tuple[int, int]:
+    """(s, e) moved inward past white space, so text[s:e] == text[s:e].strip()."""
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
