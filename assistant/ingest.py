@@ -97,16 +97,24 @@ class Registry:
     def mentioned(self, text: str) -> list[str]:
         """Canonical proposers named anywhere in `text` (longest alias wins, no double counting)."""
         out, taken = [], [False] * len(text)
-        for k in sorted(self.aliases, key=len, reverse=True):
-            if len(k) < 2:
-                continue
-            for m in re.finditer(re.escape(k), text):
-                if not any(taken[m.start():m.end()]):
-                    taken[m.start():m.end()] = [True] * (m.end() - m.start())
-                    c = self.aliases[k]
-                    if c not in out:
+        for k in self._by_length():
+            start = text.find(k)
+            while start >= 0:
+                end = start + len(k)
+                if not any(taken[start:end]):
+                    taken[start:end] = [True] * len(k)
+                    if (c := self.aliases[k]) not in out:
                         out.append(c)
+                start = text.find(k, end)
         return out
+
+    def _by_length(self) -> list[str]:
+        # computed once per registry: an archive has thousands of names and every question scans them
+        cached = self.__dict__.get("_sorted_aliases")
+        if cached is None:
+            cached = [k for k in sorted(self.aliases, key=len, reverse=True) if len(k) >= 2]
+            object.__setattr__(self, "_sorted_aliases", cached)
+        return cached
 
 
 # ----------------------------------------------------------------------------- reading

@@ -117,6 +117,8 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
         if c := _COUNT.search(src or ""):
             reports = cn_number(c.group(1))
             break
+    if national and name and not name.startswith("全国"):
+        name = "全国" + name
     if not name:
         name = fallback or (f"{place}政协" if place else "")
     return Meeting(name=name, place=place, level=_level(place, national), session=(f"{m['term']}届{m['n']}次" if m else ""),

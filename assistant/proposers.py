@@ -67,7 +67,8 @@ def _patterns() -> dict:
         "people": re.compile(f"(?:{_alts(k['people_orgs'])})"),
         "nonparty": re.compile(_alts(k["nonparty"])),
         "sector": re.compile(f"(?:{_alts(k['sector_suffixes'])})$"),
-        "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])})$"),
+        # 特别邀请人士, 特邀香港人士: the invited are a 界别 of their own
+        "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])}|(?:特别邀请|特邀)[\u4e00-\u9fff]{{0,6}}人士)$"),
         "cppcc": re.compile(cppcc),
         "committee": re.compile(f"(?:{cppcc}).*(?:{_alts(k['committee_suffixes'])})$"),
         "local": re.compile(f"(?:{places})(?:{cppcc})$|{_alts(k['local_cppcc'])}$"),

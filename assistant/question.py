@@ -158,20 +158,24 @@ class ProposerWords:
     def mentioned(self, text: str) -> tuple[str, ...]:
         out = list(self.registry.mentioned(text))
         rest = text
-        for a in sorted(self.registry.aliases, key=len, reverse=True):
-            if len(a) >= 2:
-                rest = rest.replace(a, " ")
+        for a in self._aliases:
+            rest = rest.replace(a, " ")
         for short, names in self.groups.items():
             if short in rest:
                 out += [n for n in names if n not in out]
         return tuple(out)
 
     def strip(self, text: str, keep=()) -> str:
-        names = [a for a in self.registry.aliases if self.registry.aliases[a] not in keep and len(a) >= 2]
-        names += [s for s, ns in self.groups.items() if not set(ns) & set(keep)]
-        for a in sorted(names, key=len, reverse=True):
-            text = text.replace(a, " ")
+        for a in self._all:
+            if a in text and not (keep and set(self._canon.get(a, ())) & set(keep)):
+                text = text.replace(a, " ")
         return text
+
+    def __post_init__(self):
+        aliases = self.registry.aliases
+        self._aliases = sorted((a for a in aliases if len(a) >= 2), key=len, reverse=True)
+        self._all = sorted(self._aliases + list(self.groups), key=len, reverse=True)
+        self._canon = {a: (c,) for a, c in aliases.items()} | {s: tuple(ns) for s, ns in self.groups.items()}
 
 
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"

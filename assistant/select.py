@@ -23,6 +23,10 @@ _OR = re.compile(r"或者|或是|还是|或")
 # how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
 # what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
 RETRIEVAL_WEIGHT = 0.4
+# the corpus's cosine distribution is read from an even sample of this many proposals (all of them
+# below that size); a scope larger than RANK_ALL proposals is ranked among what retrieval found
+SIGNAL_SAMPLE = 5000
+RANK_ALL = 500
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,9 @@ class Selector:
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
         self._pids = list(index.proposals)
-        pos = {pid: i for i, pid in enumerate(self._pids)}
-        self._chunk_prop = np.array([pos[c.proposal_id] for c in index.chunks], dtype=np.int64)
+        self._pos = {pid: i for i, pid in enumerate(self._pids)}
+        self._chunk_prop = np.array([self._pos[c.proposal_id] for c in index.chunks], dtype=np.int64)
+        self._dist = None
 
     def text_of(self, proposal_id: str) -> str:
         return self._text[proposal_id]
@@ -159,18 +164,51 @@ class Selector:
                 pool = []
         return pool, q
 
-    def signals(self, text: str) -> Signals:
-        """Over the whole corpus (a scope must not hide that nothing stands out)."""
-        de = self.retriever.dense_scores(text)
-        bm = self.retriever.bm25_scores(text)
-        per = np.full(len(self._pids), -1.0)
-        np.maximum.at(per, self._chunk_prop, de)
+    def _distribution(self):
+        """Chunk rows and their vectors for an even sample of at most SIGNAL_SAMPLE proposals (all of
+        them in any corpus of that size, so the signals are exact where they were fitted); None
+        when the store keeps no vectors here (then the retrieved candidates stand in)."""
+        if self._dist is None:
+            n = len(self._pids)
+            step = max(1, -(-n // SIGNAL_SAMPLE))
+            rows = np.flatnonzero(self._chunk_prop % step == 0) if step > 1 else np.arange(len(self._chunk_prop))
+            try:
+                fi = self.index.faiss
+                vecs = fi.reconstruct_n(0, fi.ntotal)[rows] if step == 1 else np.vstack([fi.reconstruct(int(r)) for r in rows])
+            except Exception:  # e.g. vectors kept in Milvus
+                vecs = None
+            self._dist = (rows, vecs)
+        return self._dist
+
+    def signals(self, text: str, hits) -> Signals:
+        """Over the whole corpus (a scope must not hide that nothing stands out): the best
+        proposal's cosine against the next ones and against the corpus's own distribution, and
+        whether BM25 alone and dense alone put the same proposal first."""
+        per_hit: dict[int, float] = {}
+        b_first = d_first = None
+        pos = self._pos
+        for h in hits:
+            if h.dense_rank is not None:
+                i = pos[h.chunk.proposal_id]
+                per_hit[i] = max(per_hit.get(i, -1.0), h.cosine)
+                if h.dense_rank == 1:
+                    d_first = i
+            if h.bm25_rank == 1:
+                b_first = pos[h.chunk.proposal_id]
+        rows, vecs = self._distribution()
+        if vecs is not None:
+            cos = vecs @ self.retriever.embed_query(text)
+            per = np.full(len(self._pids), -np.inf)
+            np.maximum.at(per, self._chunk_prop[rows], cos)
+            for i, c in per_hit.items():
+                per[i] = max(per[i], c)
+            per = per[np.isfinite(per)]
+        else:
+            per = np.array(list(per_hit.values()) or [0.0])
         order = np.sort(per)[::-1]
         margin = float(order[0] - order[1:5].mean()) if len(order) > 1 else 0.0
-        sd = float(per.std()) or 1.0
-        z = float((order[0] - per.mean()) / sd)
-        agree = float(bm.max() > 0 and self._chunk_prop[int(np.argmax(bm))] == self._chunk_prop[int(np.argmax(de))])
-        return Signals(margin, z, agree)
+        z = float((order[0] - per.mean()) / (float(per.std()) or 1.0))
+        return Signals(margin, z, float(b_first is not None and b_first == d_first))
 
     def rank(self, q: Query, cands: list[Proposal], mode: str = "hybrid") -> tuple[list[Ranked], Signals]:
         """[Ranked], best first, and the corpus-wide signals of the question."""
@@ -186,15 +224,17 @@ class Selector:
         alts = ([a for a in (self.parser.topic_terms(part) for part in _OR.split(q.text)) if a]
                 if _OR.search(q.text) and len(q.text) <= 40 else [])
         alts = alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
+        # in a large scope, only what retrieval found is worth a coverage test (the rest scores 0)
+        pool = cands if len(cands) <= RANK_ALL else ([p for p in cands if p.proposal_id in best] or cands[:RANK_ALL])
         out = []
-        for p in cands:
+        for p in pool:
             s, c = best.get(p.proposal_id, (0.0, -1.0))
             text = p.title.lower() if q.title_scope else self._text[p.proposal_id]
             out.append(Ranked(p, s, max(self.f.coverage(a, text) for a in alts), c))
         # retrieval relative to its best candidate, so the mix does not depend on the fusion's scale
         top_score = max((r.score for r in out), default=0.0) or 1.0
         out.sort(key=lambda r: (-(r.coverage + RETRIEVAL_WEIGHT * r.score / top_score), -r.score, r.proposal.proposal_id))
-        return out, self.signals(q.text)
+        return out, self.signals(q.text, hits)
 
     def found_score(self, q: Query, top: Ranked, sig: Signals) -> float:
         # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
