@@ -111,7 +111,7 @@ def _chunk_count(title: str, proposer: str, body: str, max_tokens: int) -> int:
 def _collection_text(city: str, session: str, kind: str, year: int, topic: str, items: list[tuple[str, str, str]]) -> str:
     head = f"{city}政协十四届{session}次会议"
     lines = [f"## {head}{kind}", "", f"# {topic}", "",
-             f"{head}于{year}年召开，围绕“{topic}”{kind}。各民主党派、工商联和市政协各专门委员会、"
+             f"{head}于{year}年召开，围绕“{topic}”{kind}。各民主党派、工商联、专门委员会和"
              f"各区县政协提交了{len(items)}篇建议。", ""]
     for title, who, body in items:
         lines += [f"### {title} {who}", "", body, ""]

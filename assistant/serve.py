@@ -389,8 +389,9 @@ async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
 
 
 # ----------------------------------------------------------------------------- load test
-DEFAULT_QUESTIONS = ("惠济区打算建设哪些产业园区？", "民盟提了哪些建议？", "哪些建议提到了人才？",
-                     "加快建设中原科技城是哪个党派提出的", "如何促进科研成果转化？", "九三学社关于科技城的建议")
+# generic questions any CPPCC corpus can take (the load test measures serving, not answers)
+DEFAULT_QUESTIONS = ("各民主党派提了哪些建议？", "哪些建议提到了人才？", "关于营商环境有什么建议？",
+                     "有没有关于交通的建议？", "工商联提了什么？", "哪些区县政协提交了建议？")
 
 
 def load_test(url: str, *, sessions: int, requests: int, questions=DEFAULT_QUESTIONS, auth=None,
