@@ -361,7 +361,7 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
     ans.cal = base
     rows = found_observations(ans, [(i.question, i.history, i.gold_proposals, i.answerable) for i in items], "home")
     n_home = len(rows)
-    other = None
+    other, qs = None, []
     if corpora_root is not None and Path(corpora_root).is_dir():
         from . import eval_corpora
         import tempfile
@@ -390,12 +390,25 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
             f"(命中 {pick[2]:.3f}, 无先例 {pick[3]:.3f})")
     stage1 = best
     best_key2 = None
+    # how many proposals an answer includes: attribution F1 on these items and, where loaded, the
+    # proposer F1 of the other collections' several-proposal questions (one rule for every corpus)
+    several = [q for q in qs if len(q.gold_items) > 1] if other is not None else []
+
+    def other_f1(cal):
+        if not several:
+            return 0.0
+        from . import eval_corpora
+        other.answerer.cal = cal
+        sm = eval_corpora.summarize(eval_corpora.ask_all(other.answerer, several))
+        r, p = sm["proposer_recall"], sm["multi_proposer_precision"]
+        return 2 * r * p / (r + p) if r + p else 0.0
     for ratio in (0.9, 0.999):
         for plural in (0.5, 0.6, 0.75, 0.9):
             for mn in (0.4, 0.5, 0.6, 0.7):
                 cal = replace(stage1, include_ratio=ratio, include_plural=plural, include_min=mn)
                 a = score(cal)
-                key = (a["attribution"]["f1"], a["citation_precision"])
+                f1 = (a["attribution"]["f1"] + other_f1(cal)) / 2 if several else a["attribution"]["f1"]
+                key = (round(f1, 6), a["citation_precision"])
                 if best_key2 is None or key > best_key2:
                     best, best_key2 = cal, key
     a = score(best)
@@ -403,7 +416,8 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
     best = replace(best, source=f"assistant eval --calibrate on {where}, {time.strftime('%Y-%m-%d')}")
     ans.cal = best
     log(f"纳入阈值: ratio={best.include_ratio} plural={best.include_plural} min={best.include_min} "
-        f"(归属 F1={a['attribution']['f1']:.3f}, 拒答率={a['rejection_rate']:.3f}, 过度拒答={a['over_refusal']:.3f})")
+        f"(归属 F1={a['attribution']['f1']:.3f}, 其他语料多提出者 F1={other_f1(best):.3f}, "
+        f"拒答率={a['rejection_rate']:.3f}, 过度拒答={a['over_refusal']:.3f})")
     path = path or CALIBRATION_FILE
     path.write_text(json.dumps(best.__dict__, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return best
