@@ -712,18 +712,18 @@ class LLMAnswerer:
 
     # ------------------------------------------------------------------ answering
     def answer(self, question: str, history: Sequence[Turn] = (), *, proposers: Sequence[str] = (),
-               types: Sequence[str] = ()) -> Answer:
+               types: Sequence[str] = (), meetings: Sequence[str] = ()) -> Answer:
         final = None
-        for piece in self.stream(question, history, proposers=proposers, types=types):
+        for piece in self.stream(question, history, proposers=proposers, types=types, meetings=meetings):
             if isinstance(piece, Answer):
                 final = piece
         return final
 
     def stream(self, question: str, history: Sequence[Turn] = (), *, proposers: Sequence[str] = (),
-               types: Sequence[str] = ()) -> Iterator[str | Answer]:
+               types: Sequence[str] = (), meetings: Sequence[str] = ()) -> Iterator[str | Answer]:
         """Yields the model's text pieces as they arrive (unverified), then the verified Answer."""
         t0 = time.perf_counter()
-        ext = self.base.answer(question, history, proposers=proposers, types=types)
+        ext = self.base.answer(question, history, proposers=proposers, types=types, meetings=meetings)
         sources = self.sources_for(ext) if ext.found else []
         if not ext.found or not sources:
             # the extractive answerer found nothing relevant: the LLM is not asked either
