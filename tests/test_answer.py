@@ -121,7 +121,9 @@ def test_ask_json_stdin_one_object_per_line(hash_settings, hash_engine, capsys, 
 ])
 def test_real_model_attribution(real_engine, q, gold):
     d = check_citations(real_engine, real_engine.answerer.answer(q))
-    assert d["found"] and {c["proposal_id"] for c in d["citations"]} == gold
+    cited = list(dict.fromkeys(c["proposal_id"] for c in d["citations"]))
+    # the proposer asked about comes first; others that also discuss the topic may follow
+    assert d["found"] and cited[0] in gold and gold <= set(cited)
 
 
 @pytest.mark.slow
