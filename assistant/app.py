@@ -817,7 +817,7 @@ def build_app(engine) -> gr.Blocks:
                             label="对话", show_label=False, height=520, elem_id="yz-chat", layout="bubble",
                             latex_delimiters=[], sanitize_html=True, allow_tags=False, render_markdown=True,
                             line_breaks=True, buttons=["copy", "copy_all"], feedback_options=None,
-                            placeholder="**请提问**：例如“哪个单位建议建立产业园区联盟？”<br>回答逐条注明提出者，方括号数字是引文编号，对应右侧“来源”。")
+                            placeholder="**请提问**：例如“各民主党派提了哪些建议？”<br>回答逐条注明提出者，方括号数字是引文编号，对应右侧“来源”。")
                         with gr.Row(equal_height=False):
                             question = gr.Textbox(label="问题", show_label=False, placeholder="输入问题，按回车或点“提问”", lines=1,
                                                   max_lines=4, scale=6, elem_id="yz-question", autofocus=True)
