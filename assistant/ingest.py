@@ -186,10 +186,12 @@ def normalize(raw: str) -> tuple[str, tuple, dict]:
     return "".join(text_parts), tuple(segments), meta
 
 
-def _refs_for(item, registry: Registry, body: str) -> tuple:
-    """The proposers of one parsed item: heading, proposer/speaker/cosigner fields, or the body."""
+def _refs_for(item, registry: Registry, known: dict, body: str) -> tuple[str, tuple]:
+    """(title from the heading or "", proposers) of one parsed item: heading, proposer/speaker/
+    cosigner fields, or the body. `known` is registry.known(), made once per file."""
+    title = ""
     if item.heading:
-        _, refs = split_heading(item.heading, registry.known())
+        title, refs = split_heading(item.heading, known)
     else:
         refs = parse_proposers(item.proposer_text, bare_names=True)
         speakers = parse_proposers(item.speaker_text, member_field=True)
@@ -201,7 +203,7 @@ def _refs_for(item, registry: Registry, body: str) -> tuple:
     for r in refs:  # the registry's aliases and types win over the grammar's
         canon = registry.canonical(r.name) or registry.canonical(r.printed) or r.name
         out.append(ProposerRef(canon, registry.type_of(canon) or r.type, r.printed, r.speaker, r.role))
-    return tuple({r.name: r for r in out}.values())
+    return title, tuple({r.name: r for r in out}.values())
 
 
 def _fallback_title(text: str, limit: int = 30) -> str:
@@ -209,12 +211,13 @@ def _fallback_title(text: str, limit: int = 30) -> str:
     return first if len(first) <= limit else first[:limit] + "…"
 
 
-def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *, layout_hint: str = "",
+def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *,
                      single_id: bool = False, source: Path | None = None):
     """One proposals file -> (Document, proposals without meeting, problems, meeting inputs).
     `single_id`: a file that holds one item takes the document id as its proposal id."""
     from . import formats
     suffix = Path(path).suffix.lower()
+    known = registry.known()
     if suffix == ".csv":
         text, segments, meta = raw, ((0, 0, len(raw)),), {}
         pc = formats.parse_catalogue(path, raw)
@@ -223,7 +226,6 @@ def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *, la
         text, segments, meta = pc.text, (), {}
     else:
         text, segments, meta = normalize(raw)
-        known = registry.known()
         pc = formats.parse_text(path, text, lambda x: x.strip() in known or placed(parse_proposers(x)))
     problems = list(pc.problems)
     title = pc.headline or Path(path).stem
@@ -238,9 +240,8 @@ def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *, la
     for n, it in enumerate(pc.items, 1):
         s, e = it.span
         body = text[s:e]
-        refs = _refs_for(it, registry, body)
+        sec_title, refs = _refs_for(it, registry, known, body)
         if it.heading:
-            sec_title = split_heading(it.heading, registry.known())[0]
             head, _, last = sec_title.rpartition(" ")
             if not refs and head:
                 # "### <title> <someone the grammar cannot place>": kept verbatim as 其他, reported below

@@ -244,10 +244,14 @@ class Selector:
         c = self.cal
         return top.coverage + c.margin_weight * sig.margin + c.z_weight * sig.z + c.agree_weight * sig.agree
 
+    @staticmethod
+    def listing(q: Query, terms) -> bool:
+        """Nothing topical to decide on: list the scope (a proposer, a quoted title, the meeting)."""
+        return not terms or bool(q.titles) or q.meta
+
     def select(self, q: Query, terms, ranked: list[Ranked], sig: Signals) -> tuple[list[Ranked], bool]:
         """Which proposals the answer covers, and whether the corpus answers at all."""
-        listing = not terms or bool(q.titles) or q.meta
-        if listing:
+        if self.listing(q, terms):
             return [r for r in ranked][: 30], True
         top = ranked[0]
         found = self.found_score(q, top, sig) >= self.cal.found_coverage
