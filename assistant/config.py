@@ -53,6 +53,10 @@ class Settings:
     fusion_alpha: float = _opt(0.7, "ASSISTANT_FUSION_ALPHA", "convex 融合时向量检索的权重 α (BM25 为 1-α); 向量分数按候选内最高/最低归一, BM25 除以最高分")
     rrf_k: int = _opt(60, "ASSISTANT_RRF_K", "rrf 融合时倒数排名融合 (RRF) 的平滑常数")
     dense_weight: float = _opt(1.5, "ASSISTANT_DENSE_WEIGHT", "rrf 融合时向量检索的权重 (BM25 为 1)")
+    # Measured at 100k chunks on 2 cores (assistant bench archive): with FAISS's default OpenMP
+    # threads, the threads left spinning after a search slow the next query embedding 2-4x
+    # (full answer p95 152 ms); with one thread it is 62 ms, and the flat scan itself barely slows.
+    search_threads: int = _opt(1, "ASSISTANT_SEARCH_THREADS", "FAISS 检索线程数 (0 = FAISS 默认); 单个查询用 1 个即可, 多线程在小机器上与向量模型争用 CPU")
     store: str = _opt("files", "ASSISTANT_STORE", "向量与 BM25 的存储: files (索引目录中的纯文件, 单机默认且最快) 或 milvus:<Milvus Lite 数据路径 或 http://主机:端口> (Milvus 集群/服务器; 见 README「部署与规模」)")
     milvus_ranker: str = _opt("client", "ASSISTANT_MILVUS_RANKER", "Milvus 存储的混合检索排序: client (两路检索与过滤都在 Milvus 中执行, 按本程序的融合方式在客户端合并, 结果与 files 存储一致)、rrf 或 weighted (由 Milvus hybrid_search 的 RRFRanker / WeightedRanker 合并)")
     auth_file: str = _opt("", "ASSISTANT_AUTH_FILE", "登录用户文件: 每行 用户名:密码 或 用户名:pbkdf2_sha256$迭代次数$盐$散列 (assistant passwd 生成); 在 127.0.0.1 以外的地址监听时必须配置")

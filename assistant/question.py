@@ -187,6 +187,7 @@ META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
 NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
+TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|还有谁|还有哪些|所有|全部|一共")
@@ -249,6 +250,15 @@ class QuestionParser:
         self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
         # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
         self._framing = sorted((w for w in question_words() if len(w) >= 3), key=len, reverse=True)
+        # titles by their first 4 characters: a question is matched against the titles that can
+        # start at each of its positions, not against every title (archives hold 100k of them)
+        self._titles: dict[str, list[tuple[str, str]]] = {}
+        self._title_rank: dict[str, int] = {}
+        for t in dict.fromkeys(p.title for p in self.answerable):
+            squeezed = re.sub(r"\s", "", t)
+            if len(squeezed) >= TITLE_KEY:
+                self._titles.setdefault(squeezed[:TITLE_KEY], []).append((squeezed, t))
+                self._title_rank[t] = len(self._title_rank)
 
     def _boilerplate(self, share: float = 0.5, min_docs: int = 6) -> set:
         """Words that most proposals share (the city's name, 建议, 政协 …) say nothing about a
@@ -363,8 +373,9 @@ class QuestionParser:
 
     def _quoted_titles(self, question: str) -> tuple[str, ...]:
         squeezed = re.sub(r"[\s《》“”\"'「」]", "", question)
-        return tuple(dict.fromkeys(p.title for p in self.answerable
-                                   if re.sub(r"\s", "", p.title) in squeezed and len(p.title) >= 4))
+        found = {t for i in range(len(squeezed)) for sq, t in self._titles.get(squeezed[i:i + TITLE_KEY], ())
+                 if squeezed.startswith(sq, i)}
+        return tuple(sorted(found, key=self._title_rank.__getitem__))
 
 
 def _intent(q: dict, terms) -> str:

@@ -127,6 +127,7 @@ class Selector:
         self.index, self.retriever, self.parser, self.f, self.cal = index, retriever, parser, features, calibration
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
+        self._answerable_ids = frozenset(p.proposal_id for p in self.answerable)
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
         self._pids = list(index.proposals)
         self._pos = {pid: i for i, pid in enumerate(self._pids)}
@@ -144,8 +145,9 @@ class Selector:
             pool = [p for p in pool if p.proposal_id in q.restrict]
         if q.titles:
             pool = [p for p in pool if p.title in q.titles]
-        pool = [p for p in pool if p.proposal_id not in q.exclude
-                and not set(p.proposers) & set(q.exclude_proposers)]
+        if q.exclude or q.exclude_proposers:
+            pool = [p for p in pool if p.proposal_id not in q.exclude
+                    and not set(p.proposers) & set(q.exclude_proposers)]
         if q.meetings:
             scoped = [p for p in pool if p.meeting in q.meetings]
             if scoped:
@@ -212,7 +214,8 @@ class Selector:
 
     def rank(self, q: Query, cands: list[Proposal], mode: str = "hybrid") -> tuple[list[Ranked], Signals]:
         """[Ranked], best first, and the corpus-wide signals of the question."""
-        allowed = {p.proposal_id for p in cands}
+        # the unscoped pool is the common case: its ids are kept, not rebuilt per question
+        allowed = self._answerable_ids if cands is self.answerable else {p.proposal_id for p in cands}
         hits = self.retriever.chunk_hits(q.text, mode=mode)
         best: dict[str, tuple[float, float]] = {}
         for h in hits:
@@ -225,7 +228,7 @@ class Selector:
                 if _OR.search(q.text) and len(q.text) <= 40 else [])
         alts = alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
         # in a large scope, only what retrieval found is worth a coverage test (the rest scores 0)
-        pool = cands if len(cands) <= RANK_ALL else ([p for p in cands if p.proposal_id in best] or cands[:RANK_ALL])
+        pool = cands if len(cands) <= RANK_ALL else ([self.index.proposals[i] for i in best] or cands[:RANK_ALL])
         out = []
         for p in pool:
             s, c = best.get(p.proposal_id, (0.0, -1.0))

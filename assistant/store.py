@@ -88,6 +88,9 @@ class FileStore:
 
     def load(self, settings, embedder, corpus=None):
         from .index import load_index
+        if settings.search_threads > 0:
+            import faiss
+            faiss.omp_set_num_threads(settings.search_threads)  # process-wide: see Settings.search_threads
         self.index = load_index(self.folder, embedder=embedder, settings=settings, corpus=corpus)
         return self.index
 

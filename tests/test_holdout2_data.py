@@ -1,6 +1,8 @@
-"""Validate the third held-out split (eval/holdout2.jsonl, split "test3") against the texts.
+"""Validate the held-out splits written from the texts alone against those texts:
+eval/holdout2.jsonl (split "test3", ids ``h2-…``) and eval/holdout3.jsonl (split "test4", ids ``h3-…``).
 
-Fast and self-contained: parses the corpus files itself and imports nothing from the assistant.
+Every data check is parametrized over the two files. Fast and self-contained: parses the corpus files
+itself and imports nothing from the assistant.
 Checks on the shared development corpora skip when /work/shared/corpora
 (``Path(__file__).resolve().parents[2] / "shared" / "corpora"``) is absent.
 """
@@ -16,7 +18,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-DATA = ROOT / "eval" / "holdout2.jsonl"
+# file -> (split, id prefix)
+SPLITS = {"holdout2.jsonl": ("test3", "h2"), "holdout3.jsonl": ("test4", "h3")}
+# file -> earlier eval files whose wording it must not repeat (besides the corpora's questions.jsonl).
+# holdout2 is checked against qa.jsonl only, as when it was written: two of its questions
+# (h2-home-014, h2-jilin_13_4-06) repeat holdout.jsonl verbatim.
+NOT_FROM = {"holdout2.jsonl": ["qa.jsonl"],
+            "holdout3.jsonl": ["qa.jsonl", "holdout.jsonl", "holdout2.jsonl"]}
 HOME_TXT = ROOT / "corpus" / "proposals" / "kjcx.txt"
 PROPOSERS = ROOT / "corpus" / "proposers.json"
 
@@ -46,9 +54,19 @@ def _in(needle: str, text: str) -> bool:
     return needle in text or _flat(needle) in _flat(text)
 
 
-ROWS = _jsonl(DATA)
-HOME_ROWS = [r for r in ROWS if r["corpus"] == "home"]
-SHARED_ROWS = [r for r in ROWS if r["corpus"] != "home"]
+def _rows(name: str) -> list[dict]:
+    return _jsonl(ROOT / "eval" / name)
+
+
+def _home_rows(name: str) -> list[dict]:
+    return [r for r in _rows(name) if r["corpus"] == "home"]
+
+
+def _shared_rows(name: str) -> list[dict]:
+    return [r for r in _rows(name) if r["corpus"] != "home"]
+
+
+per_file = pytest.mark.parametrize("name", list(SPLITS))
 
 
 # ---------------------------------------------------------------- home corpus
@@ -183,21 +201,25 @@ def test_shared_items_count_as_readme_says():
 
 # ---------------------------------------------------------------- shape
 
-def test_shape_and_counts():
-    ids = [r["id"] for r in ROWS]
+@per_file
+def test_shape_and_counts(name):
+    split, prefix = SPLITS[name]
+    rows, home_rows, shared_rows = _rows(name), _home_rows(name), _shared_rows(name)
+    ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), [i for i, c in Counter(ids).items() if c > 1]
-    assert len(HOME_ROWS) >= 60 and len(SHARED_ROWS) >= 40
-    for r in ROWS:
+    assert len(home_rows) >= 60 and len(shared_rows) >= 40
+    for r in rows:
         assert FIELDS <= r.keys() and r.keys() <= FIELDS | OPTIONAL, r["id"]
-        assert r["split"] == "test3" and r["type"] in TYPES, r["id"]
+        assert r["split"] == split and r["type"] in TYPES, r["id"]
         assert r["corpus"] == "home" or r["corpus"] in FOLDERS, r["id"]
-        assert r["id"].startswith(f"h2-{r['corpus']}-"), r["id"]
+        assert r["id"].startswith(f"{prefix}-{r['corpus']}-"), r["id"]
         assert isinstance(r["question"], str) and r["question"].strip(), r["id"]
         assert isinstance(r["answerable"], bool), r["id"]
         assert isinstance(r["gold_proposals"], list) and isinstance(r["gold_proposers"], list), r["id"]
         assert isinstance(r["answer_items"], list), r["id"]
         if r["type"] == "followup":
             assert r["history"] and all(isinstance(h, str) and h.strip() for h in r["history"]), r["id"]
+            assert r.get("note", "").startswith("对话 "), r["id"]
         else:
             assert r["history"] == [], r["id"]
         if r["type"] == "negative":
@@ -212,24 +234,29 @@ def test_shape_and_counts():
         assert len(r["gold_proposers"]) == len(set(r["gold_proposers"])), r["id"]
         if "all" in r:
             assert r["all"] is True and r["type"] == "multi_proposer", r["id"]
-    home_types = Counter(r["type"] for r in HOME_ROWS)
+    home_types = Counter(r["type"] for r in home_rows)
     assert all(home_types[t] >= 3 for t in TYPES), home_types
     assert home_types["negative"] >= 10
-    assert {r["corpus"] for r in SHARED_ROWS} == set(FOLDERS)
-    assert sum(not r["answerable"] for r in SHARED_ROWS) >= 10
-    assert any(r.get("all") for r in SHARED_ROWS)
+    assert {r["corpus"] for r in shared_rows} == set(FOLDERS)
+    assert sum(not r["answerable"] for r in shared_rows) >= 10
+    assert any(r.get("all") for r in shared_rows)
 
 
-def test_not_copied_from_existing_sets():
+@per_file
+def test_not_copied_from_existing_sets(name):
+    """No question (or history turn) repeats, punctuation aside, a question from the files in
+    NOT_FROM[name] or from the corpora's questions.jsonl."""
     def norm(q: str) -> str:
         return re.sub(r"[\W_]+", "", q)
-    old = {norm(r["question"]) for r in _jsonl(ROOT / "eval" / "qa.jsonl")}
+    rows = _rows(name)
+    old = {norm(r["question"]) for f in NOT_FROM[name] for r in _jsonl(ROOT / "eval" / f)}
     if SHARED.is_dir():
         for f in FOLDERS:
             old |= {norm(r["question"]) for r in _jsonl(SHARED / f / "questions.jsonl")}
-    assert not [r["id"] for r in ROWS if norm(r["question"]) in old]
-    mine = [norm(r["question"]) for r in ROWS]
-    assert len(mine) == len(set(mine)), "duplicate questions inside holdout2"
+    assert not [r["id"] for r in rows if norm(r["question"]) in old]
+    assert not [r["id"] for r in rows for h in r["history"] if norm(h) in old]
+    mine = [norm(r["question"]) for r in rows]
+    assert len(mine) == len(set(mine)), f"duplicate questions inside {name}"
 
 
 def _check_items(r: dict, gold_texts: list[str]):
@@ -241,9 +268,10 @@ def _check_items(r: dict, gold_texts: list[str]):
 
 # ---------------------------------------------------------------- home golds
 
-def test_home_golds():
+@per_file
+def test_home_golds(name):
     canonical = set(_canonical())
-    for r in HOME_ROWS:
+    for r in _home_rows(name):
         for g in r["gold_proposals"]:
             assert g in HOME_TEXTS, (r["id"], g)
         assert set(r["gold_proposers"]) <= canonical, r["id"]
@@ -256,10 +284,11 @@ def test_home_golds():
         _check_items(r, [HOME_TEXTS[g] for g in r["gold_proposals"]])
 
 
-def test_home_negative_topics_absent():
+@per_file
+def test_home_negative_topics_absent(name):
     raw = HOME_TXT.read_text(encoding="utf-8")
     flat = _flat(raw)
-    for r in HOME_ROWS:
+    for r in _home_rows(name):
         for w in r.get("topic_words", []):
             assert w not in raw and _flat(w) not in flat, (r["id"], w)
 
@@ -267,9 +296,10 @@ def test_home_negative_topics_absent():
 # ---------------------------------------------------------------- shared golds
 
 @needs_shared
-def test_shared_golds():
+@per_file
+def test_shared_golds(name):
     items = {k: v for f in FOLDERS for k, v in _shared_items(f).items()}
-    for r in SHARED_ROWS:
+    for r in _shared_rows(name):
         for g in r["gold_proposals"]:
             assert g in items and g.startswith(r["corpus"] + "-"), (r["id"], g)
         expected = {p for g in r["gold_proposals"] for p in items[g][1]}
@@ -278,16 +308,18 @@ def test_shared_golds():
 
 
 @needs_shared
-def test_shared_negative_topics_absent():
+@per_file
+def test_shared_negative_topics_absent(name):
     # the 8 folders are loaded together: a negative's topic must be absent from all of them
     text = _shared_all_text()
     flat = _flat(text)
-    for r in SHARED_ROWS:
+    for r in _shared_rows(name):
         for w in r.get("topic_words", []):
             assert w not in text and _flat(w) not in flat, (r["id"], w)
 
 
 @needs_shared
-def test_shared_questions_name_the_meeting():
-    for r in SHARED_ROWS:
+@per_file
+def test_shared_questions_name_the_meeting(name):
+    for r in _shared_rows(name):
         assert PLACES[r["corpus"]] in r["question"], r["id"]

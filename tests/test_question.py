@@ -38,3 +38,13 @@ def test_recurring_phrases_are_whole_words_shared_by_several_texts():
     got = recurring_phrases(texts, min_docs=3)
     assert "智慧交通建设" in got
     assert not any(g in got for g in ("慧交通建", "交通建"))  # pieces of words, or of the longer phrase
+
+
+def test_a_title_named_in_the_question_is_found_through_the_prefix_table(hash_engine):
+    parser = hash_engine.answerer.parser
+    titles = [p.title for p in parser.answerable if len(p.title.replace(" ", "")) >= 6]
+    a, b = titles[0], titles[-1]
+    # whitespace and quote marks in the question do not hide a title; order follows the corpus
+    got = parser._quoted_titles(f"《{b}》和“{a[:2]} {a[2:]}”这两篇是谁提的")
+    assert got == (a, b)
+    assert parser._quoted_titles(f"关于{a[:-1]}的问题") == ()   # a title cut short is not named
