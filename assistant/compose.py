@@ -54,7 +54,7 @@ class Composer:
     def compose(self, q: Query, cands, terms, chosen: list[Ranked], found: bool):
         """-> (text, found, citations, conversation context)."""
         ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": [], "meetings": list(q.meetings)}
-        scope = "、".join(q.proposers) or "、".join(q.types)
+        scope = self._scope(q, cands)
         if not cands:
             if q.proposers or q.types or q.restrict or q.exclude or q.exclude_proposers:
                 msg = f"没有找到符合条件的建议{f'（{scope}）' if scope else ''}。"
@@ -101,7 +101,7 @@ class Composer:
         if not lines:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         ctx["proposers"] = list(q.proposers) or list(dict.fromkeys(x for c in citations for x in c.proposers))
-        head = self._headline(q, terms, chosen)
+        head = self._headline(q, terms, chosen, scope)
         if q.widened:
             head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
         if len(lines) == 1:
@@ -110,16 +110,29 @@ class Composer:
             text = head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1))
         return text, True, tuple(citations), ctx
 
-    def _headline(self, q: Query, terms, chosen) -> str:
+    @staticmethod
+    def _scope(q: Query, cands) -> str:
+        """The named proposers / types that the scope actually holds: a short name stands for
+        every city's committee, "不是<a type>" for every other type; the answer names only those
+        of the proposals it searched."""
+        if q.proposers:
+            held = [n for n in q.proposers if any(n in p.proposers for p in cands)]
+            return "、".join(held or q.proposers)
+        if q.types:
+            held = [t for t in q.types if any(t in p.org_types() for p in cands)]
+            return "、".join(held or q.types)
+        return ""
+
+    def _headline(self, q: Query, terms, chosen, scope: str) -> str:
         n = len(chosen)
         if chosen and chosen[0].proposal.kind == "intro":
             return ""
         if q.titles:
             return f"题为《{'》《'.join(q.titles)}》的建议共 {n} 份："
         if q.proposers and not terms:
-            return f"{'、'.join(q.proposers)}共有 {n} 份建议："
+            return f"{scope}共有 {n} 份建议："
         if q.types and not terms:
-            return f"{'、'.join(q.types)}共提交 {n} 份建议："
+            return f"{scope}共提交 {n} 份建议："
         if n > 1:
             return f"共有 {n} 份建议涉及这一问题："
         return ""

@@ -260,4 +260,6 @@ def short_names(name: str) -> tuple[str, ...]:
         out.append(P["party_short"][m.group(1)])
     if P["federation"].search(name):
         out.append("工商联")
+    if P["people"].search(name):  # 市总工会 -> 总工会, 工会; 市侨联 -> 侨联
+        out += [w for w in knowledge()["people_orgs"] if w in name]
     return tuple(dict.fromkeys(x for x in out if x != name))

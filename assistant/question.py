@@ -44,6 +44,11 @@ def question_words() -> frozenset:
 
 # "第二次全体会议", "第一次大会": ordinals name a sitting, never a topic
 ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+[次届批]")
+# a count or a position ("三家", "哪一件", "这几位", "第二篇") says how many, never what about
+COUNTED = re.compile(r"(?:第|这|那|哪|各)?[一二三四五六七八九十百两几\d]+[家个位篇份件条项届次批名点]")
+# "第二篇" in a follow-up: that item of the previous answer
+ORDINAL_REF = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:篇|份|个|条|件|项)")
+_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
 
 @lru_cache(maxsize=1)
@@ -186,7 +191,9 @@ _UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
-NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
+# "是不是" asks yes or no; it excludes nothing
+NEGATION_WORD = re.compile(r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非")
+NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
@@ -278,7 +285,8 @@ class QuestionParser:
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
         text = _QUOTED.sub(" ", text)
-        text = ORDINAL.sub(" ", strip_type_words(self.names.strip(text)))
+        text = COUNTED.sub(" ", ORDINAL.sub(" ", strip_type_words(self.names.strip(text))))
+        text = NEGATION_WORD.sub(" ", text)
         for w in self._framing:
             text = text.replace(w, " ")
         for w in self.meeting_words.all_words():
@@ -354,7 +362,10 @@ class QuestionParser:
             q["text"] = f"{question} {self.names.strip(prev_query, keep=mentioned)}"
             q["titles"] = ()
         elif not mentioned:
-            if SAME_TITLE_CUE.search(question) and prev_ids:
+            nth = _ordinal(ORDINAL_REF.search(question))
+            if nth and prev_ids and nth <= len(prev_ids):
+                q["restrict"] = (prev_ids[nth - 1],)
+            elif SAME_TITLE_CUE.search(question) and prev_ids:
                 q["titles"] = tuple(dict.fromkeys(self.index.proposals[i].title for i in prev_ids))
                 q["exclude"] = prev_ids
             elif OTHERS_CUE.search(question):
@@ -376,6 +387,19 @@ class QuestionParser:
         found = {t for i in range(len(squeezed)) for sq, t in self._titles.get(squeezed[i:i + TITLE_KEY], ())
                  if squeezed.startswith(sq, i)}
         return tuple(sorted(found, key=self._title_rank.__getitem__))
+
+
+def _ordinal(m) -> int:
+    """1 for "第一篇", 12 for "第十二篇", 0 for no match."""
+    if not m:
+        return 0
+    t = m.group(1)
+    if t.isdigit():
+        return int(t)
+    if "十" in t:
+        a, _, b = t.partition("十")
+        return _NUMERALS.get(a, 1) * 10 + _NUMERALS.get(b, 0)
+    return _NUMERALS.get(t, 0) if len(t) == 1 else 0
 
 
 def _intent(q: dict, terms) -> str:

@@ -68,6 +68,13 @@ class Proposal:
     meeting: str = ""                      # Meeting.label of its collection
     item: str = ""                         # position or file stem as printed ("03"), for citing by number
 
+    def org_types(self) -> tuple[str, ...]:
+        """Types of its proposers, not of the members who spoke for them (a party's speech is not
+        an individual member's proposal)."""
+        kinds = self.proposer_types or (self.proposer_type,) * len(self.proposers)
+        own = [t for n, t in zip(self.proposers, kinds) if n not in self.speakers and t]
+        return tuple(dict.fromkeys(own or [t for t in kinds if t]))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("proposers", "proposer_types", "speakers"):

@@ -128,6 +128,12 @@ class Selector:
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
         self._answerable_ids = frozenset(p.proposal_id for p in self.answerable)
+        # members (speakers, or proposers typed as individuals): naming one pins the question down
+        self._persons = frozenset(
+            {s for p in self.proposals for s in p.speakers}
+            | {n for p in self.proposals for n, t in zip(p.proposers, p.proposer_types) if t == "政协委员个人"})
+        # a proposal's types for a type scope (Proposal.org_types)
+        self._types = {p.proposal_id: frozenset(p.org_types()) for p in self.proposals}
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
         self._pids = list(index.proposals)
         self._pos = {pid: i for i, pid in enumerate(self._pids)}
@@ -155,9 +161,16 @@ class Selector:
             else:
                 q = replace(q, widened="、".join(q.meetings), meetings=())
         if q.proposers or q.types:
+            named, types = set(q.proposers), set(q.types)
+            if named & self._persons:
+                # "<member>代表哪个党派…": with a member named, a type word asks about them, and an
+                # organisation named beside them ("经济界委员<member>") qualifies them, it adds nobody
+                types = set()
+                both = [p for p in pool if named <= set(p.proposers)]
+                pool = both or pool
             # named proposers and named types together: either one qualifies
-            scoped = [p for p in pool if set(p.proposers) & set(q.proposers)
-                      or set(p.proposer_types or (p.proposer_type,)) & set(q.types)]
+            scoped = [p for p in pool if set(p.proposers) & named
+                      or self._types[p.proposal_id] & types]
             if scoped:
                 pool = scoped
             elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):

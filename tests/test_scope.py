@@ -1,0 +1,76 @@
+"""Who a question is about, on a small catalogue of our own: members who spoke for an
+organisation, exclusions, short names of people's organisations, counts and positions."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from assistant.answer import Turn
+from assistant.config import Settings
+
+CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
+1,加快冷链物流体系建设,民建甲市委会,王一鸣,甲市政协九届三次会议,2024,建议规划建设冷链物流园区，完善农产品冷链配送网络。
+2,推动养老服务进社区,民盟甲市委会,李向东,甲市政协九届三次会议,2024,建议发展社区嵌入式养老机构，培育专业护理人员队伍。
+3,加强河道生态治理,甲市政协人口资源环境委员会,,甲市政协九届三次会议,2024,建议实行河长制考核，推进河道清淤和岸线绿化。
+4,繁荣夜间经济,经济界,张晓光,甲市政协九届三次会议,2024,建议打造夜间消费街区，延长公共交通运营时间。
+5,扶持乡村民宿发展,经济界,赵明,甲市政协九届三次会议,2024,建议简化民宿审批，支持村集体盘活闲置农房。
+6,提升职工技能水平,市总工会,孙立新,甲市政协九届三次会议,2024,建议完善职工技能培训补贴，建设一批技能大师工作室。
+7,促进中小学课后服务,民进甲市委会,周红,甲市政协九届三次会议,2024,建议扩大课后服务覆盖面，引入社会力量参与。
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    from assistant.engine import Engine
+    root = tmp_path_factory.mktemp("scope")
+    (root / "corpus" / "proposals").mkdir(parents=True)
+    (root / "corpus" / "proposals" / "甲市2024.csv").write_text(CATALOGUE, encoding="utf-8")
+    eng = Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=root / "corpus",
+                                        index_dir=root / "index"))
+    eng.answerer.cal = replace(eng.answerer.cal, margin_weight=0.0)
+    return eng
+
+
+def _ids(out) -> list[str]:
+    return list(dict.fromkeys(c.proposal_id.rsplit("-", 1)[-1] for c in out.citations))
+
+
+def test_a_type_word_asks_about_the_named_member(engine):
+    out = engine.answerer.answer("王一鸣委员代表哪个党派发言？")
+    assert out.found and _ids(out) == ["01"] and "民建甲市委会" in out.answer
+
+
+def test_an_organisation_beside_a_member_qualifies_him(engine):
+    out = engine.answerer.answer("经济界委员赵明讲了什么")
+    assert _ids(out) == ["05"]
+
+
+def test_not_a_type_means_every_other_type(engine):
+    out = engine.answerer.answer("不是民主党派的发言有哪些？")
+    assert sorted(_ids(out)) == ["03", "04", "05", "06"]
+    assert "民主党派" not in out.answer.split("\n")[0]   # the headline names what was searched
+
+
+def test_is_it_not_is_a_question_not_an_exclusion(engine):
+    q = engine.answerer.parser.parse("这篇是不是民主党派提的？")
+    assert "界别" not in q.types and "工商联" not in q.types   # an exclusion would scope to every other type
+
+
+def test_short_name_of_a_peoples_organisation(engine):
+    out = engine.answerer.answer("工会讲了什么")
+    assert _ids(out) == ["06"] and "市总工会" in out.answer
+
+
+def test_counts_and_positions_are_not_topics(engine):
+    terms = engine.answerer.parser.topic_terms("民建和民进这两家各有哪一件？第二篇讲什么")
+    assert not [t for t in terms if any(c in t for c in "两家一件第二篇")]
+
+
+def test_a_follow_up_by_position_takes_that_item(engine):
+    a = engine.answerer
+    first = a.answer("民主党派都提了哪些建议？")
+    assert len(first.citations) >= 3
+    second_id = _ids(first)[1]
+    out = a.answer("第二篇具体是怎么建议的？", [Turn("民主党派都提了哪些建议？", first)])
+    assert _ids(out) == [second_id]
