@@ -27,6 +27,7 @@ RETRIEVAL_WEIGHT = 0.4
 # below that size); a scope larger than RANK_ALL proposals is ranked among what retrieval found
 SIGNAL_SAMPLE = 5000
 RANK_ALL = 500
+INDIVIDUAL = "政协委员个人"
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Selector:
         # members (speakers, or proposers typed as individuals): naming one pins the question down
         self._persons = frozenset(
             {s for p in self.proposals for s in p.speakers}
-            | {n for p in self.proposals for n, t in zip(p.proposers, p.proposer_types) if t == "政协委员个人"})
+            | {n for p in self.proposals for n, t in zip(p.proposers, p.proposer_types) if t == INDIVIDUAL})
         # a proposal's types for a type scope (Proposal.org_types)
         self._types = {p.proposal_id: frozenset(p.org_types()) for p in self.proposals}
         self._text = {p.proposal_id: (p.title + "\n" + p.text).lower() for p in self.proposals}
@@ -168,9 +169,12 @@ class Selector:
                 types = set()
                 both = [p for p in pool if named <= set(p.proposers)]
                 pool = both or pool
+            # "哪位委员…" asks which member, whether they spoke for a body or for themselves;
+            # "以个人名义/委员个人" means members on their own (Proposal.org_types)
+            any_member = INDIVIDUAL in types and any(w.startswith("哪") for w in q.scope_words)
             # named proposers and named types together: either one qualifies
             scoped = [p for p in pool if set(p.proposers) & named
-                      or self._types[p.proposal_id] & types]
+                      or self._types[p.proposal_id] & types or (any_member and p.speakers)]
             if scoped:
                 pool = scoped
             elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):

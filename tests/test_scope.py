@@ -17,6 +17,7 @@ CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
 5,扶持乡村民宿发展,经济界,赵明,甲市政协九届三次会议,2024,建议简化民宿审批，支持村集体盘活闲置农房。
 6,提升职工技能水平,市总工会,孙立新,甲市政协九届三次会议,2024,建议完善职工技能培训补贴，建设一批技能大师工作室。
 7,促进中小学课后服务,民进甲市委会,周红,甲市政协九届三次会议,2024,建议扩大课后服务覆盖面，引入社会力量参与。
+8,规范网约车经营秩序,钱进委员,,甲市政协九届三次会议,2024,建议加强网约车平台监管，保障驾驶员合法权益。
 """
 
 
@@ -48,7 +49,7 @@ def test_an_organisation_beside_a_member_qualifies_him(engine):
 
 def test_not_a_type_means_every_other_type(engine):
     out = engine.answerer.answer("不是民主党派的发言有哪些？")
-    assert sorted(_ids(out)) == ["03", "04", "05", "06"]
+    assert sorted(_ids(out)) == ["03", "04", "05", "06", "08"]
     assert "民主党派" not in out.answer.split("\n")[0]   # the headline names what was searched
 
 
@@ -74,3 +75,14 @@ def test_a_follow_up_by_position_takes_that_item(engine):
     second_id = _ids(first)[1]
     out = a.answer("第二篇具体是怎么建议的？", [Turn("民主党派都提了哪些建议？", first)])
     assert _ids(out) == [second_id]
+
+
+def test_which_member_includes_those_who_spoke_for_a_body(engine):
+    out = engine.answerer.answer("哪位委员建议打造夜间消费街区？")
+    assert _ids(out)[:1] == ["04"] and "张晓光" in out.answer
+
+
+def test_members_on_their_own_exclude_speeches(engine):
+    q = engine.answerer.parser.parse("以个人名义提交的建议有哪些？")
+    cands, q = engine.answerer.selector.candidates(q)
+    assert [p.item for p in cands] == ["08"] and not q.widened
