@@ -199,8 +199,12 @@ TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")
-PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条")
+PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
+                         # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
+                         r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+# asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
+OTHER_PROPOSAL_CUE = re.compile(r"别的|其他|其它|另外|另一")
 ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议")
 SAME_TITLE_CUE = re.compile(r"(一样|相同|同样|同名).{0,4}(题目|标题)|(题目|标题).{0,4}(一样|相同|同样)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")

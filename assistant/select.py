@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .question import PLURAL_CUE, Query, QuestionParser
+from .question import OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser
 from .records import Proposal
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -180,7 +180,10 @@ class Selector:
             elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):
                 q = replace(q, widened="、".join(q.proposers or q.types), proposers=(), types=())
             else:
-                pool = []
+                # "它还提了什么" of a proposer whose one proposal was just cited: more of that one
+                pool = [] if OTHER_PROPOSAL_CUE.search(q.question) else [
+                    p for p in self.answerable if p.proposal_id in q.exclude and set(p.proposers) & named]
+                q = replace(q, exclude=()) if pool else q
         return pool, q
 
     def _distribution(self):

@@ -86,3 +86,14 @@ def test_members_on_their_own_exclude_speeches(engine):
     q = engine.answerer.parser.parse("以个人名义提交的建议有哪些？")
     cands, q = engine.answerer.selector.candidates(q)
     assert [p.item for p in cands] == ["08"] and not q.widened
+
+
+def test_a_demonstrative_follow_up_keeps_the_proposer_and_more_of_one_proposal(engine):
+    a = engine.answerer
+    first = a.answer("甲市政协人口资源环境委员会提了什么建议？")
+    assert _ids(first) == ["03"]
+    turns = [Turn("甲市政协人口资源环境委员会提了什么建议？", first)]
+    q = a.parser.parse("这个委员会在岸线绿化上还提了什么？", turns)
+    assert q.proposers == ("甲市政协人口资源环境委员会",)
+    out = a.answer("这个委员会在岸线绿化上还提了什么？", turns)
+    assert out.found and _ids(out) == ["03"]      # its one proposal, not "nothing found"
