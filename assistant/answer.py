@@ -66,6 +66,10 @@ class ExtractiveAnswerer:
         terms = self.parser.topic_terms(q.text)
         t1 = time.perf_counter()
         ranked, sig = self.selector.rank(q, cands, self.mode) if cands else ([], Signals())
+        if self.selector.intro_answers(q, terms, ranked):
+            q = replace(q, meta=True, intent="meta")
+            cands, q = self.selector.candidates(q)
+            ranked, sig = self.selector.rank(q, cands, self.mode) if cands else ([], Signals())
         t2 = time.perf_counter()
         chosen, found = self.selector.select(q, terms, ranked, sig) if ranked else ([], False)
         text, found, citations, ctx = self.composer.compose(q, cands, terms, chosen, found)

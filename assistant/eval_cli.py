@@ -29,7 +29,8 @@ def cmd_eval(args) -> int:
         if args.calibrate:
             from .eval_corpora import DEFAULT_CORPORA
             ev.calibrate(eng, ev.load_benchmark(Path(args.benchmark), args.calibrate_split), log=log,
-                         corpora_root=DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None)
+                         corpora_root=DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None,
+                         spent=[Path(f) for f in (args.calibrate_with or "").split(",") if f])
         items = ev.load_benchmark(Path(args.benchmark), args.split)
         if args.limit:
             items = items[: args.limit]
@@ -67,6 +68,8 @@ def register(sub, common) -> None:
                    help="先拟合拒答/纳入阈值 (本评测集的 --calibrate-split 加 ../shared/corpora 的全部语料集) 并写入 assistant/calibration.json")
     p.add_argument("--calibrate-split", choices=["dev", "test", "all"], default="dev",
                    help="拟合用本评测集的哪部分 (默认 dev; 已用过的旧 test 也可作开发集)")
+    p.add_argument("--calibrate-with", default="",
+                   help="拟合时另加的已用掉的留出集 (逗号分隔, 如 eval/holdout.jsonl,eval/holdout2.jsonl; 报告过一次后只能作开发集)")
     p.add_argument("--limit", type=int, help="只跑前 N 题 (CMRC: 前 N 段)")
     p.add_argument("--data", help="CMRC 数据文件 (默认 ../shared/benchmarks/cmrc2018/cmrc2018_dev.squad.json)")
     p.add_argument("--corpora", nargs="?", const="default", default=None,

@@ -278,10 +278,12 @@ def found_observations(answerer, asked, group: str = "") -> list[dict]:
     return rows
 
 
-def fit_found(rows: list[dict], base, grid=None, min_declined: float = 0.9):
+def fit_found(rows: list[dict], base, grid=None, min_declined: float = 0.85):
     """The found rule that answers the most answerable questions while still declining at least
     `min_declined` of the off-corpus ones of every group of collections (the product's bar is 0.8;
-    0.9 on dev leaves room, and holding it on each group is what makes the rule transfer);
+    holding bar + 0.05 on each group is what makes the rule transfer. 0.9 on the first, smaller dev
+    set held only 0.71-0.73 on other cities' held-out questions; the dev set now also holds those
+    spent splits, so its negatives are the kind that slipped through);
     among ties, the middle of the threshold range. A question whose right proposal ranks first
     must be answered, so misses of those cost double."""
     from dataclasses import replace as _replace
@@ -344,10 +346,12 @@ def fit_precedent(obs: list[tuple[list, set, bool]], base):
 
 
 def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, corpora_root: Path | None = None,
-              drafts: Path | None = None):
+              drafts: Path | None = None, spent: Sequence[Path] = ()):
     """Fit the extractive answerer's thresholds: when to answer, on dev questions of several
     collections (these `items` on their corpus, plus every collection of `corpora_root` loaded
-    as one corpus); then how many proposals to include (attribution F1 on `items`)."""
+    as one corpus, plus the questions of `spent` held-out files, which were reported once and
+    may only be development data since); then how many proposals to include (attribution F1 on
+    `items`)."""
     from .answer import CALIBRATION_FILE, Calibration
     ans = engine.answerer
     reg = engine.corpus.registry
@@ -359,14 +363,19 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
 
     base = replace(Calibration.load(), fingerprint=engine.embedder.fingerprint)
     ans.cal = base
-    rows = found_observations(ans, [(i.question, i.history, i.gold_proposals, i.answerable) for i in items], "home")
+    extra = []
+    if spent:
+        from . import eval_corpora
+        extra = [q for f in spent for q in eval_corpora.load_holdout(Path(f))]
+    rows = found_observations(ans, [(i.question, i.history, i.gold_proposals, i.answerable) for i in items]
+                              + [(q.question, q.history, q.gold_items, q.answerable) for q in extra if q.folder == "home"], "home")
     n_home = len(rows)
     other, qs = None, []
     if corpora_root is not None and Path(corpora_root).is_dir():
         from . import eval_corpora
         import tempfile
         folders = eval_corpora.folders_in(corpora_root)
-        qs = eval_corpora.load_questions(folders)
+        qs = eval_corpora.load_questions(folders) + [q for q in extra if q.folder != "home"]
         work = Path(tempfile.mkdtemp(prefix="yz-calib-"))
         settings = engine.settings.with_(corpus_dir=eval_corpora.assemble(folders, work / "corpus"), index_dir=work / "index")
         from .engine import Engine
@@ -412,7 +421,8 @@ def calibrate(engine, items: list[QAItem], path: Path | None = None, log=print, 
                 if best_key2 is None or key > best_key2:
                     best, best_key2 = cal, key
     a = score(best)
-    where = f"{len(items)} dev questions" + (f" + the collections in {Path(corpora_root).name}/" if corpora_root else "")
+    where = (f"{len(items)} dev questions" + (f" + the collections in {Path(corpora_root).name}/" if corpora_root else "")
+             + (f" + spent {', '.join(Path(f).name for f in spent)}" if spent else ""))
     best = replace(best, source=f"assistant eval --calibrate on {where}, {time.strftime('%Y-%m-%d')}")
     ans.cal = best
     log(f"纳入阈值: ratio={best.include_ratio} plural={best.include_plural} min={best.include_min} "

@@ -63,7 +63,8 @@ def _patterns() -> dict:
     return {
         "party": re.compile(f"({_alts(party_names)})"),
         "party_short": {f: p["short"] for p in k["parties"] for f in [p["short"], *p["full"]]},
-        "federation": re.compile(_alts(k["federation"])),
+        # 商会, but not the 协商会 of "政治协商会议"
+        "federation": re.compile(f"(?<!协)(?:{_alts(k['federation'])})"),
         "people": re.compile(f"(?:{_alts(k['people_orgs'])})"),
         "nonparty": re.compile(_alts(k["nonparty"])),
         "sector": re.compile(f"(?:{_alts(k['sector_suffixes'])})$"),

@@ -203,6 +203,8 @@ PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这�
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+# asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
+EXISTENCE_CUE = re.compile(r"有没有|有无|是否有|有人|谁|哪|吗[?？。!！\s]*$")
 # asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
 OTHER_PROPOSAL_CUE = re.compile(r"别的|其他|其它|另外|另一")
 ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议")

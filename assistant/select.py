@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .question import OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser
+from .question import EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser
 from .records import Proposal
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -27,6 +27,9 @@ RETRIEVAL_WEIGHT = 0.4
 # below that size); a scope larger than RANK_ALL proposals is ranked among what retrieval found
 SIGNAL_SAMPLE = 5000
 RANK_ALL = 500
+# the introduction answers a question it covers this much better than any proposal does (what the
+# meeting was told, its context); a margin, so a summary line of the intro does not win by a word
+INTRO_MIN, INTRO_MARGIN = 0.5, 0.15
 INDIVIDUAL = "政协委员个人"
 
 
@@ -266,6 +269,16 @@ class Selector:
             return top.coverage
         c = self.cal
         return top.coverage + c.margin_weight * sig.margin + c.z_weight * sig.z + c.agree_weight * sig.agree
+
+    def intro_answers(self, q: Query, terms, ranked: list[Ranked]) -> bool:
+        """The question is about the meeting's own introduction rather than a proposal."""
+        if (q.meta or q.proposers or q.types or q.titles or q.restrict or q.exclude or q.intent == "followup"
+                or not terms or EXISTENCE_CUE.search(q.question)):
+            return False
+        intros = [p for p in self.proposals if p.kind == "intro" and (not q.meetings or p.meeting in q.meetings)]
+        best = max((self.f.coverage(terms, self._text[p.proposal_id]) for p in intros), default=0.0)
+        top = ranked[0].coverage if ranked else 0.0
+        return best >= INTRO_MIN and best >= top + INTRO_MARGIN
 
     @staticmethod
     def listing(q: Query, terms) -> bool:

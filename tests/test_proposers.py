@@ -219,3 +219,9 @@ def test_home_corpus_without_a_registry(tmp_path):
     c = load_corpus(tmp_path)
     assert {p.proposal_id: tuple(zip(p.proposers, p.proposer_types)) for p in c.proposals if p.kind == "proposal"} == HOME
     assert c.problems == [] and {p.meeting for p in c.proposals} == {"郑州市政协十四届十九次常委会议"}
+
+
+def test_the_consultative_conference_is_no_chamber_of_commerce():
+    from assistant.proposers import classify
+    assert classify("温州商会") == "工商联"
+    assert classify("中国人民政治协商会议某某省委员会") != "工商联"   # 政治协商会议 holds 商会
