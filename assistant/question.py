@@ -55,6 +55,8 @@ _NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 def _type_cues() -> list[tuple[re.Pattern, str]]:
     out = []
     for typ, words in knowledge()["type_words"].items():
+        # the type's own name ("区县(市)政协") names it too, in either width of brackets
+        words = {*words, typ, typ.replace("(", "（").replace(")", "）")}
         alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
         out.append((re.compile(alts), typ))
     return out
@@ -63,7 +65,7 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
 
 

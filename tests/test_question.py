@@ -48,3 +48,10 @@ def test_a_title_named_in_the_question_is_found_through_the_prefix_table(hash_en
     got = parser._quoted_titles(f"《{b}》和“{a[:2]} {a[2:]}”这两篇是谁提的")
     assert got == (a, b)
     assert parser._quoted_titles(f"关于{a[:-1]}的问题") == ()   # a title cut short is not named
+
+
+def test_a_type_named_by_its_own_name_or_before_a_submitting_verb_is_the_scope():
+    assert type_scope("区县(市)政协的建议里有哪些谈到交通")[0] == ("区县(市)政协",)
+    assert type_scope("区县（市）政协都提了什么")[0] == ("区县(市)政协",)
+    assert type_scope("民主党派交的报告中谁谈到了养老")[0] == ("民主党派",)
+    assert type_scope("专委会写的调研报告")[0] == ("政协专门委员会",)
