@@ -45,7 +45,8 @@ def question_words() -> frozenset:
 # "第二次全体会议", "第一次大会": ordinals name a sitting, never a topic
 ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+[次届批]")
 # a count or a position ("三家", "哪一件", "这几位", "第二篇") says how many, never what about
-COUNTED = re.compile(r"(?:第|这|那|哪|各)?[一二三四五六七八九十百两几\d]+[家个位篇份件条项届次批名点]")
+COUNTED = re.compile(r"(?:第|这|那|哪|各)?[一二三四五六七八九十百两几\d]+[家个位篇份件条项届次批名点类种句]"
+                     r"|(?:这|那|该|每)[家个位篇份件条项类种]")
 # "第二篇" in a follow-up: that item of the previous answer
 ORDINAL_REF = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:篇|份|个|条|件|项)")
 _NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
