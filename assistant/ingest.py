@@ -22,7 +22,7 @@ from .proposers import types as proposer_types
 from .records import Document, Proposal
 from .util import strip_span
 
-NORMALIZATION_VERSION = 2  # 2: layouts (formats.py), proposer grammar, meetings
+NORMALIZATION_VERSION = 3  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
 POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}

@@ -77,6 +77,9 @@ def _patterns() -> dict:
         "member_suffix": re.compile(f"^(?P<name>{_CJK_NAME}?)(?P<role>{roles})$"),
         # 委员李某 / 市政协常委王某 / 某市政协常委 张某 / 特邀委员 王某
         "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
+        # 全国政协委员、中国科学院院士 王某 / 市政协常委、某大学教授 李某: a member with titles
+        "titled_member": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})[、，,]\\s*"
+                                    f"[\u4e00-\u9fff、，,（）()]{{2,40}}?\\s+(?P<name>{_CJK_NAME})$"),
         # 副主委陈振华 / 主任朱晓杰
         "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
         # 经济界委员陈俊杰
@@ -122,6 +125,8 @@ def parse_one(text: str) -> tuple[ProposerRef, ...]:
     flat = s.replace(" ", "")
     if m := P["sector_member"].match(flat):
         return (ProposerRef(m["org"], "界别", s), ProposerRef(m["name"], MEMBER, s, role=m["role"]))
+    if m := P["titled_member"].match(s):
+        return (ProposerRef(m["name"], MEMBER, s, role=m["role"]),)
     t = classify(flat)
     if t != OTHER:
         return (ProposerRef(flat, t, s),)
@@ -149,6 +154,8 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     if not s:
         return ()
     whole = parse_one(s)
+    if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
+        return whole  # one member with titles, not a list split at the 、 after the role
     best = _split(s)
     refs = best if best is not None and len(best) > len(whole) else whole
     if len(refs) == 1 and refs[0].type == OTHER and _patterns()["bare_name"].match(refs[0].name) and (
