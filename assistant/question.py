@@ -66,7 +66,7 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
 
 
@@ -206,6 +206,12 @@ PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这�
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+# "…有没有提到<Z>", "…提到<Z>了吗": Z is what is asked; the rest only says where to look
+FOCUS_CUE = (re.compile(r"(?:有没有|是否|有无)(?:提到|提及|说到|谈到|讲到|涉及|写到|提|说|谈|讲)过?了?"
+                        r"(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?[?？。!！]*$"),
+             re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:了|没有)?吗[?？。!！]*$"))
+# "<a type>以外的…": an exclusion without 除了
+NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?:以外|之外)的")
 # asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
 EXISTENCE_CUE = re.compile(r"有没有|有无|是否有|有人|谁|哪|吗[?？。!！\s]*$")
 # asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
@@ -251,6 +257,7 @@ class Query:
     scope_words: tuple[str, ...] = ()
     widened: str = ""               # a scope that matched nothing and was dropped
     intent: str = "what"            # who / what / list / detail / meta / followup
+    focus: tuple[str, ...] = ()     # "<X>讲<Y>时有没有提到<Z>": the terms of Z, which an answer must contain
 
 
 class QuestionParser:
@@ -329,8 +336,9 @@ class QuestionParser:
         return list(dict.fromkeys(phrases)) if phrases else list(dict.fromkeys(terms))
 
     def parse(self, question: str, history: Sequence = ()) -> Query:
-        negated = " ".join(m.group(1) for m in NEGATION.finditer(question))
-        positive = NEGATION.sub(" ", question)
+        negated = " ".join([m.group(1) for m in NEGATION.finditer(question)]
+                           + [m.group(1) for m in NEGATION_AFTER.finditer(question)])
+        positive = NEGATION_AFTER.sub(" 的", NEGATION.sub(" ", question))
         mentioned = self.names.mentioned(positive)
         bare = self.names.strip(positive)
         types, type_words, inside = type_scope(bare)
@@ -346,6 +354,8 @@ class QuestionParser:
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
                  scope_words=tuple(dict.fromkeys(type_words + meeting_words)))
         terms = self.topic_terms(question)
+        fm = next((m for rx in FOCUS_CUE if (m := rx.search(question))), None)
+        q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
         q["titles"] = self._quoted_titles(question)
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
             q["titles"] = ()  # "which proposals call for <a title>": the title is the topic, not the target

@@ -31,6 +31,8 @@ RANK_ALL = 500
 # meeting was told, its context); a margin, so a summary line of the intro does not win by a word
 INTRO_MIN, INTRO_MARGIN = 0.5, 0.15
 INDIVIDUAL = "政协委员个人"
+# "…有没有提到<Z>": at least this IDF share of Z's terms must be in the answer (Z's main term)
+FOCUS_MIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ class Selector:
             # "哪位委员…" asks which member, whether they spoke for a body or for themselves;
             # "以个人名义/委员个人" means members on their own (Proposal.org_types)
             any_member = INDIVIDUAL in types and any(w.startswith("哪") for w in q.scope_words)
+            if any_member and named:
+                types, any_member = set(), False   # "代表<org>发言的是哪位委员": that org's speaker
             # named proposers and named types together: either one qualifies
             scoped = [p for p in pool if set(p.proposers) & named
                       or self._types[p.proposal_id] & types or (any_member and p.speakers)]
@@ -291,6 +295,8 @@ class Selector:
             return [r for r in ranked][: 30], True
         top = ranked[0]
         found = self.found_score(q, top, sig) >= self.cal.found_coverage
+        if found and q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id]) < FOCUS_MIN:
+            found = False  # where to look was found, what was asked about was not
         if not found:
             return [top], False
         plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types)

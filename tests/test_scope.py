@@ -97,3 +97,21 @@ def test_a_demonstrative_follow_up_keeps_the_proposer_and_more_of_one_proposal(e
     assert q.proposers == ("甲市政协人口资源环境委员会",)
     out = a.answer("这个委员会在岸线绿化上还提了什么？", turns)
     assert out.found and _ids(out) == ["03"]      # its one proposal, not "nothing found"
+
+
+def test_what_is_asked_after_has_it_mentioned_must_be_there(engine):
+    a = engine.answerer
+    assert a.parser.parse("王一鸣讲冷链物流时有没有提到无人机配送？").focus
+    assert not a.answer("王一鸣讲冷链物流时有没有提到无人机配送？").found
+    out = a.answer("王一鸣讲冷链物流时有没有提到冷链配送网络？")
+    assert out.found and _ids(out) == ["01"]
+
+
+def test_an_exclusion_without_chu_le(engine):
+    out = engine.answerer.answer("民主党派以外的发言有哪些？")
+    assert sorted(_ids(out)) == ["03", "04", "05", "06", "08"]
+
+
+def test_which_member_spoke_for_a_named_body(engine):
+    out = engine.answerer.answer("代表经济界发言的是哪几位委员？")
+    assert sorted(_ids(out)) == ["04", "05"]
