@@ -295,6 +295,10 @@ class Selector:
             return [r for r in ranked][: 30], True
         top = ranked[0]
         found = self.found_score(q, top, sig) >= self.cal.found_coverage
+        if not found and q.intent == "followup" and len(ranked) == 1 and (q.proposers or q.restrict):
+            # a follow-up about the one proposal of the proposer being discussed: the conversation
+            # has already found it; the wording of the follow-up is no reason to lose it
+            found = True
         if found and q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id]) < FOCUS_MIN:
             found = False  # where to look was found, what was asked about was not
         if not found:

@@ -115,3 +115,12 @@ def test_an_exclusion_without_chu_le(engine):
 def test_which_member_spoke_for_a_named_body(engine):
     out = engine.answerer.answer("代表经济界发言的是哪几位委员？")
     assert sorted(_ids(out)) == ["04", "05"]
+
+
+def test_a_follow_up_on_the_one_proposal_being_discussed_is_answered_from_it(engine):
+    a = engine.answerer
+    first = a.answer("钱进委员提了什么建议？")
+    turns = [Turn("钱进委员提了什么建议？", first)]
+    out = a.answer("他对司机这块具体怎么说的？", turns)
+    assert out.found and _ids(out) == ["08"]
+    assert not a.answer("他有没有提到出租车牌照拍卖？", turns).found   # a focus still has to be there
