@@ -31,6 +31,8 @@ RANK_ALL = 500
 # meeting was told, its context); a margin, so a summary line of the intro does not win by a word
 INTRO_MIN, INTRO_MARGIN = 0.5, 0.15
 INDIVIDUAL = "政协委员个人"
+# an entry whose text adds at most this many characters to its title is a catalogue line
+SHORT_ENTRY = 40
 # "…有没有提到<Z>": at least this IDF share of Z's terms must be in the answer (Z's main term)
 FOCUS_MIN = 0.5
 
@@ -298,6 +300,11 @@ class Selector:
         if not found and q.intent == "followup" and len(ranked) == 1 and (q.proposers or q.restrict):
             # a follow-up about the one proposal of the proposer being discussed: the conversation
             # has already found it; the wording of the follow-up is no reason to lose it
+            found = True
+        if (not found and q.proposers and len(ranked) == 1
+                and len(top.proposal.text) <= len(top.proposal.title) + SHORT_ENTRY):
+            # the one entry of the proposer asked about is a catalogue line (a title, a speaker):
+            # there is no text to cover the question's words, and that line is what the corpus has
             found = True
         if found and q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id]) < FOCUS_MIN:
             found = False  # where to look was found, what was asked about was not

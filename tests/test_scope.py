@@ -124,3 +124,24 @@ def test_a_follow_up_on_the_one_proposal_being_discussed_is_answered_from_it(eng
     out = a.answer("他对司机这块具体怎么说的？", turns)
     assert out.found and _ids(out) == ["08"]
     assert not a.answer("他有没有提到出租车牌照拍卖？", turns).found   # a focus still has to be there
+
+
+def test_focus_after_about_and_after_has_anyone(engine):
+    p = engine.answerer.parser
+    assert p.parse("有没有关于冷链物流的发言？").focus and p.parse("有没有人提议建设冷链物流园区？").focus
+    assert not engine.answerer.answer("钱进委员有没有关于出租车牌照拍卖的建议？").found
+    assert engine.answerer.answer("有没有关于冷链物流的发言？").found
+
+
+def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
+    from assistant.engine import Engine
+    (tmp_path / "corpus" / "proposals").mkdir(parents=True)
+    (tmp_path / "corpus" / "proposals" / "目录.csv").write_text(
+        "序号,标题,提案者,发言人,会议\n1,推动老旧厂房改造利用,民革乙市委会,刘一,乙市政协五届二次会议\n"
+        "2,完善社区应急物资储备,民进乙市委会,陈二,乙市政协五届二次会议\n", encoding="utf-8")
+    eng = Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=tmp_path / "corpus",
+                                        index_dir=tmp_path / "index"))
+    # the catalogue has a title and no text: that title is what there is to say about 刘一
+    out = eng.answerer.answer("刘一委员的发言想解决什么难题？")
+    assert out.found and _ids(out) == ["01"]
+    assert not eng.answerer.answer("刘一委员有没有提到容积率奖励？").found
