@@ -73,7 +73,7 @@ def _patterns() -> dict:
         "cppcc": re.compile(cppcc),
         "committee": re.compile(f"(?:{cppcc}).*(?:{_alts(k['committee_suffixes'])})$"),
         "local": re.compile(f"(?:{places})(?:{cppcc})$|{_alts(k['local_cppcc'])}$"),
-        # 胡卫委员 / 陈俊杰常委
+        # 王某委员 / 李某某常委
         "member_suffix": re.compile(f"^(?P<name>{_CJK_NAME}?)(?P<role>{roles})$"),
         # 委员李某 / 市政协常委王某 / 某市政协常委 张某 / 特邀委员 王某
         "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
@@ -233,7 +233,7 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
 
 
 def find_inline(text: str) -> tuple[ProposerRef, ...]:
-    """Proposers named in running text: "胡卫委员代表民进市委作…", "委员李某提出…"."""
+    """Proposers named in running text: "王某委员代表某党派市委作…", "委员李某提出…"."""
     P = _patterns()
     roles = _alts(knowledge()["member_roles"])
     out: list[ProposerRef] = []
@@ -248,7 +248,7 @@ def find_inline(text: str) -> tuple[ProposerRef, ...]:
 
 
 def place_of(name: str) -> str:
-    """The place an organisation names, if any: 民革平顶山市委会 -> 平顶山市, 民进市委 -> ''."""
+    """The place an organisation names, if any: 民革某某市委会 -> 某某市, 民进市委 -> ''."""
     P = _patterns()
     s = P["party"].sub("", _SPACE.sub("", name), count=1)
     s = re.sub(r"^中国", "", s)

@@ -106,7 +106,7 @@ class Features:
 
     def coverage(self, terms: Sequence[str], text: str, lenient: bool = False) -> float:
         """IDF-weighted share of the topic terms that occur in `text` (a substring test, so 产业园区
-        is found inside 健康医疗产业园区); an absent compound earns half the share of its pieces
+        is found inside 某某产业园区); an absent compound earns half the share of its pieces
         that occur (研究院所 vs 院所)."""
         if not terms:
             return 0.0
@@ -180,7 +180,7 @@ class Selector:
             # "以个人名义/委员个人" means members on their own (Proposal.org_types)
             any_member = INDIVIDUAL in types and any(w.startswith("哪") for w in q.scope_words)
             if any_member and named:
-                types, any_member = set(), False   # "代表<org>发言的是哪位委员": that org's speaker
+                types, any_member = set(), False   # a body named beside 哪位委员: the member who spoke for it
             # named proposers and named types together: either one qualifies
             scoped = [p for p in pool if set(p.proposers) & named
                       or self._types[p.proposal_id] & types or (any_member and p.speakers)]
