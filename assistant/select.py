@@ -135,6 +135,7 @@ class Selector:
         self.index, self.retriever, self.parser, self.f, self.cal = index, retriever, parser, features, calibration
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
+        self._intros = [p for p in self.proposals if p.kind == "intro"]
         self._answerable_ids = frozenset(p.proposal_id for p in self.answerable)
         # members (speakers, or proposers typed as individuals): naming one pins the question down
         self._persons = frozenset(
@@ -154,7 +155,7 @@ class Selector:
     def candidates(self, q: Query) -> tuple[list[Proposal], Query]:
         """The proposals in the question's scope. A scope that leaves nothing is dropped (the
         answer says so) instead of declining: a user's wording is no reason to find nothing."""
-        pool = [p for p in self.proposals if p.kind == "intro"] if q.meta else self.answerable
+        pool = self._intros if q.meta else self.answerable
         if q.restrict:
             pool = [p for p in pool if p.proposal_id in q.restrict]
         if q.titles:
@@ -281,7 +282,7 @@ class Selector:
         if (q.meta or q.proposers or q.types or q.titles or q.restrict or q.exclude or q.intent == "followup"
                 or not terms or EXISTENCE_CUE.search(q.question)):
             return False
-        intros = [p for p in self.proposals if p.kind == "intro" and (not q.meetings or p.meeting in q.meetings)]
+        intros = [p for p in self._intros if not q.meetings or p.meeting in q.meetings]
         best = max((self.f.coverage(terms, self._text[p.proposal_id]) for p in intros), default=0.0)
         top = ranked[0].coverage if ranked else 0.0
         return best >= INTRO_MIN and best >= top + INTRO_MARGIN
