@@ -282,10 +282,14 @@ class Selector:
         if (q.meta or q.proposers or q.types or q.titles or q.restrict or q.exclude or q.intent == "followup"
                 or not terms or EXISTENCE_CUE.search(q.question)):
             return False
-        intros = [p for p in self._intros if not q.meetings or p.meeting in q.meetings]
+        if not ranked:
+            return False
+        # the introduction of the meeting(s) asked about, or of the best proposal's meeting (an
+        # archive holds hundreds of meetings; the others' introductions are not in question)
+        where = set(q.meetings) or {ranked[0].proposal.meeting}
+        intros = [p for p in self._intros if p.meeting in where]
         best = max((self.f.coverage(terms, self._text[p.proposal_id]) for p in intros), default=0.0)
-        top = ranked[0].coverage if ranked else 0.0
-        return best >= INTRO_MIN and best >= top + INTRO_MARGIN
+        return best >= INTRO_MIN and best >= ranked[0].coverage + INTRO_MARGIN
 
     @staticmethod
     def listing(q: Query, terms) -> bool:
