@@ -139,10 +139,8 @@ class Composer:
 
     def who(self, p: Proposal) -> str:
         """'民进市委（民主党派；胡卫委员发言）', '左燕（政协委员个人）'."""
-        kinds = p.proposer_types or (p.proposer_type,) * len(p.proposers)
-        orgs = [(n, t) for n, t in zip(p.proposers, kinds) if n not in p.speakers]
-        label = "、".join(n for n, _ in orgs) or "、".join(p.proposers)
-        typ = "、".join(dict.fromkeys(t for _, t in orgs if t)) or p.proposer_type
+        label = "、".join(n for n in p.proposers if n not in p.speakers) or "、".join(p.proposers)
+        typ = "、".join(p.org_types()) or p.proposer_type
         if p.speakers:
             return f"{label}（{typ}；{'、'.join(p.speakers)}委员发言）"
         return f"{label}（{typ}）" if typ else label

@@ -195,8 +195,9 @@ META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
 # "是不是" asks yes or no; it excludes nothing
-NEGATION_WORD = re.compile(r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非")
-NEGATION = re.compile(r"(?:除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非)([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
+_NEGATORS = r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非"
+NEGATION_WORD = re.compile(_NEGATORS)
+NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
@@ -346,7 +347,8 @@ class QuestionParser:
             # "which speeches came from <a type>": the type is all there is to ask about
             types, type_words = inside, inside
         # a type named in the negation is excluded, unless the question also asks for part of it
-        excluded = tuple(t for t in type_scope(negated)[0] + type_scope(negated)[2] if t not in types)
+        neg_asked, _, neg_inside = type_scope(negated)
+        excluded = tuple(t for t in neg_asked + neg_inside if t not in types)
         if excluded:
             # "除了<a type>以外，还有…": every other type
             types = tuple(dict.fromkeys(types + tuple(t for t in self.all_types if t not in excluded)))
