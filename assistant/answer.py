@@ -74,8 +74,9 @@ class ExtractiveAnswerer:
         chosen, found = self.selector.select(q, terms, ranked, sig) if ranked else ([], False)
         text, found, citations, ctx = self.composer.compose(q, cands, terms, chosen, found)
         if ranked:  # what `assistant eval --calibrate` refits the found decision from
-            ctx["signals"] = {"coverage": ranked[0].coverage, "margin": sig.margin, "z": sig.z, "agree": sig.agree,
+            ctx["signals"] = {"coverage": ranked[0].coverage, "soft": ranked[0].soft, "margin": sig.margin, "z": sig.z, "agree": sig.agree,
                               "scoped": bool(q.proposers or q.types), "listing": self.selector.listing(q, terms),
+                              "forced": self.selector.forced(q, ranked),
                               "top": ranked[0].proposal.proposal_id}
         t3 = time.perf_counter()
         timings = {"retrieve": (t2 - t1) * 1000, "answer": ((t1 - t0) + (t3 - t2)) * 1000, "total": (t3 - t0) * 1000}

@@ -26,7 +26,8 @@ from .errors import AssistantError
 from .ingest import Corpus
 from .records import Chunk, Document, Proposal
 
-FORMAT_VERSION = 2  # 2: meetings and speakers on proposals, user dictionary from the corpus (vocab.py)
+FORMAT_VERSION = 3  # 2: meetings and speakers on proposals, user dictionary from the corpus (vocab.py);
+                    # 3: word vectors of the vocabulary (termsim.py)
 REBUILD = "请运行 `assistant build` 重建索引。"
 
 
@@ -63,6 +64,7 @@ class Index:
     vector_store: object       # llama-index FaissVectorStore
     bm25: BM25
     analyzer: Analyzer
+    word_vectors: object = None  # float16 row per BM25 vocabulary term (termsim.py); None: not built
 
     @property
     def faiss(self):
@@ -89,6 +91,7 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
     from llama_index.vector_stores.faiss import FaissVectorStore
 
     from .embedcache import VectorCache, embed_missing
+    from .termsim import WORDS_FILE, chance_level, embed_words, previous_words, proposal_terms
 
     t0 = time.perf_counter()
     folder = Path(folder)
@@ -107,6 +110,11 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
 
     analyzer = analyzer_for(corpus, analyzer)
     bm25 = BM25.build([analyzer(lexical_text(c, corpus.registry)) for c in chunks], k1=k1, b=b)
+    t1 = time.perf_counter()
+    vocab = list(bm25.vocab)
+    word_vecs = embed_words(vocab, embedder, previous_words(folder, embedder.fingerprint))
+    chance = chance_level(word_vecs, proposal_terms(bm25.matrix, [c.proposal_id for c in chunks], vocab), vocab)
+    t_words = time.perf_counter() - t1
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=folder.parent))
@@ -121,7 +129,8 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
         else:
             files, extra = write_vectors(tmp, chunks, keys, vecs, bm25)
         (tmp / "user_words.txt").write_text("\n".join(analyzer.user_words), encoding="utf-8")
-        files += ["user_words.txt", *bm25.save(tmp)]
+        np.save(tmp / WORDS_FILE, word_vecs)
+        files += ["user_words.txt", WORDS_FILE, *bm25.save(tmp)]
         _write_jsonl(tmp / "documents.jsonl", (_doc_row(d) for d in corpus.documents))
         _write_jsonl(tmp / "proposals.jsonl", (p.to_dict() for p in corpus.proposals))
         _write_jsonl(tmp / "chunks.jsonl", ({**asdict(c), "proposers": list(c.proposers), "embed_key": k}
@@ -139,7 +148,9 @@ def build_index(corpus: Corpus, embedder, folder: Path, *, max_tokens: int = 160
                        "problems": corpus.problems},
             "counts": {"chunks": len(chunks), "embedded": counts["embedded"],
                        "reused": len(chunks) - counts["embedded"], "resumed": counts["resumed"]},
-            "timings_s": {"embed": round(t_embed, 3), "total": round(time.perf_counter() - t0, 3)},
+            "words": {"count": len(vocab), "chance": round(chance, 6)},
+            "timings_s": {"embed": round(t_embed, 3), "words": round(t_words, 3),
+                          "total": round(time.perf_counter() - t0, 3)},
             "files": {f: _sha(tmp / f) for f in files},
             **extra,
         }
@@ -186,11 +197,12 @@ def _recover(folder: Path) -> None:
 
 
 def _previous_vectors(folder: Path, fingerprint: str) -> dict:
-    """embed_key -> vector from the index at `folder`, if it is intact and from the same model."""
+    """embed_key -> vector from the index at `folder`, if it is intact and from the same model (of
+    any format version: the key is a hash of the embedded text, so a new format re-embeds nothing)."""
     try:
         _recover(folder)
         man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if man.get("format_version") != FORMAT_VERSION or man["model"]["fingerprint"] != fingerprint:
+        if man["model"]["fingerprint"] != fingerprint:
             return {}
         import faiss
         fi = faiss.read_index(str(folder / "vectors.faiss"))
@@ -264,6 +276,8 @@ def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | N
             chunks.append(Chunk(**{**r, "proposers": tuple(r["proposers"])}))
         store = FaissVectorStore.from_persist_path(str(folder / "vectors.faiss")) if vectors else None
         bm25 = BM25.load(folder, man["bm25"]["k1"], man["bm25"]["b"])
+        from .termsim import WORDS_FILE
+        word_vecs = np.load(folder / WORDS_FILE) if (folder / WORDS_FILE).exists() else None
     except AssistantError:
         raise
     except Exception as e:
@@ -279,4 +293,7 @@ def load_index(folder: Path, *, embedder=None, settings=None, corpus: Corpus | N
     analyzer = Analyzer(words, bigrams="bigram" in parts, words="jieba-search" in parts)
     if analyzer.params != man["analyzer"]:
         raise AssistantError(f"索引 {folder} 的分词词典已损坏。", hint=REBUILD)
-    return Index(folder, man, docs, props, chunks, store, bm25, analyzer)
+    if word_vecs is not None and (len(word_vecs) != len(bm25.vocab) or
+                                  (embedder is not None and word_vecs.shape[1] != embedder.dim)):
+        raise AssistantError(f"索引 {folder} 的词向量与词表不一致。", hint=REBUILD)
+    return Index(folder, man, docs, props, chunks, store, bm25, analyzer, word_vecs)

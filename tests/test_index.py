@@ -22,6 +22,11 @@ class CountingEmbedder(HashEmbedder):
         self.embedded.extend(texts)
         return super().embed_passages(texts)
 
+    @property
+    def chunk_texts(self) -> list[str]:
+        """Chunk texts start with a header line; the vocabulary's words (termsim.py) are one line."""
+        return [t for t in self.embedded if "\n" in t]
+
 
 @pytest.fixture
 def tmp_corpus(tmp_path) -> Path:
@@ -38,14 +43,18 @@ def test_build_load_roundtrip_and_manifest(tmp_corpus, tmp_path):
     man = build_index(corpus, emb, folder)
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(["manifest.json", "vectors.faiss", "user_words.txt", "bm25_vocab.json", "bm25_matrix.npz",
-                            "documents.jsonl", "proposals.jsonl", "chunks.jsonl"])
+                            "words.npy", "documents.jsonl", "proposals.jsonl", "chunks.jsonl"])
     on_disk = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert on_disk == man
     assert man["model"] == {"name": emb.name, "dim": 256, "fingerprint": emb.fingerprint}
     assert man["chunking"] == {"encoding": "cl100k_base", "max_tokens": 160, "overlap": 0}
     assert man["corpus"]["sha256"] == corpus.sha256 and man["format_version"] == index_mod.FORMAT_VERSION
     idx = load_index(folder, embedder=emb, corpus=corpus)
-    assert len(idx.chunks) == man["counts"]["chunks"] == idx.faiss.ntotal == len(emb.embedded)
+    assert len(idx.chunks) == man["counts"]["chunks"] == idx.faiss.ntotal == len(emb.chunk_texts)
+    # one word vector per vocabulary term, the embedder's own vector of that word
+    assert idx.word_vectors.shape == (len(idx.bm25.vocab), 256) == (man["words"]["count"], 256)
+    j = idx.bm25.vocab["产业"]
+    assert np.allclose(idx.word_vectors[j], emb.embed_passages(["产业"])[0], atol=1e-3)
     # stored vectors are the embedder's vectors for the stored chunk texts
     v = idx.faiss.reconstruct(3)
     assert np.allclose(v, emb.embed_passages([idx.chunks[3].index_text])[0], atol=1e-6)
@@ -61,8 +70,8 @@ def test_changing_one_file_reembeds_only_its_chunks(tmp_corpus, tmp_path):
     (tmp_corpus / "policies" / "b.txt").write_text("乙政策\n\n鼓励研发投入。", encoding="utf-8")
     emb = CountingEmbedder()
     man = build_index(load_corpus(tmp_corpus), emb, folder)
-    assert man["counts"]["embedded"] == len(emb.embedded) == 2
-    assert all("甲政策" in t or "乙政策" in t for t in emb.embedded)
+    assert man["counts"]["embedded"] == len(emb.chunk_texts) == 2
+    assert all("甲政策" in t or "乙政策" in t for t in emb.chunk_texts)
     assert man["counts"]["reused"] == man["counts"]["chunks"] - 2
 
 

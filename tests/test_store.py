@@ -36,6 +36,16 @@ class CountingEmbedder(HashEmbedder):
         self.embedded.extend(texts)
         return super().embed_passages(texts)
 
+    @property
+    def chunk_texts(self) -> list[str]:
+        """The chunks embedded: a chunk's text starts with its header line; the vocabulary's words
+        (termsim.py), embedded by the same call, are one line each."""
+        return [t for t in self.embedded if "\n" in t]
+
+    @property
+    def words(self) -> list[str]:
+        return [t for t in self.embedded if "\n" not in t]
+
 
 @pytest.fixture
 def tmp_corpus(tmp_path) -> Path:
@@ -103,7 +113,7 @@ def test_an_interrupted_build_resumes_without_embedding_again(tmp_corpus, tmp_pa
     assert not folder.exists() and list(cache.glob("part-*.npz"))  # the finished batch was kept
     emb = CountingEmbedder()
     man = build_index(load_corpus(tmp_corpus), emb, folder)
-    assert man["counts"]["resumed"] == 64 and man["counts"]["embedded"] == n - 64 == len(emb.embedded)
+    assert man["counts"]["resumed"] == 64 and man["counts"]["embedded"] == n - 64 == len(emb.chunk_texts)
     assert not cache.exists()  # installed: the cache is gone
     idx = load_index(folder, embedder=emb)
     fresh = HashEmbedder().embed_passages([c.index_text for c in idx.chunks])
@@ -139,10 +149,15 @@ def test_adding_a_30_proposal_collection_embeds_only_its_chunks(tmp_corpus, tmp_
     folder = tmp_path / "idx"
     build_index(load_corpus(tmp_corpus), HashEmbedder(), folder)
     before = {c.chunk_id for c in load_index(folder).chunks}
+    shutil.copy(folder / "bm25_vocab.json", tmp_path / "vocab_before.json")
     make_collection(tmp_corpus / "proposals" / "新会议.txt", 30, DEFAULT_DATA)
     emb = CountingEmbedder()
     man = build_index(load_corpus(tmp_corpus), emb, folder)
     after = load_index(folder).chunks
     new = [c for c in after if c.chunk_id not in before]
     assert len({c.proposal_id for c in new if not c.proposal_id.endswith("-00")}) == 30
-    assert man["counts"]["embedded"] == len(new) == len(emb.embedded)
+    assert man["counts"]["embedded"] == len(new) == len(emb.chunk_texts)
+    # the words are embedded once too: only those the new collection brought
+    vocab_before = set(json.loads((tmp_path / "vocab_before.json").read_text(encoding="utf-8")))
+    vocab_after = json.loads((folder / "bm25_vocab.json").read_text(encoding="utf-8"))
+    assert emb.words and set(emb.words) == set(vocab_after) - vocab_before
