@@ -21,6 +21,9 @@ from .termsim import TermSimilarity
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _OR = re.compile(r"或者|或是|还是|或")
+# a question asking item by item ("分别/各…") about a list ("A、B 和 C"): each item is a topic of its own
+_EACH = re.compile(r"分别|各自|各是|各由|各为")
+_LIST = re.compile(r"、|以及|和|与|及")
 # how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
 # what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
 RETRIEVAL_WEIGHT = 0.4
@@ -264,10 +267,7 @@ class Selector:
             if pid in allowed:
                 s, c = best.get(pid, (0.0, -1.0))
                 best[pid] = (max(s, h.score), max(c, h.cosine))
-        # "A 或者 B": either alternative is enough
-        alts = ([a for a in (self.parser.topic_terms(part) for part in _OR.split(q.text)) if a]
-                if _OR.search(q.text) and len(q.text) <= 40 else [])
-        alts = alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
+        alts = self.alternatives(q)
         # in a large scope, only what retrieval found is worth a coverage test (the rest scores 0)
         pool = cands if len(cands) <= RANK_ALL else ([self.index.proposals[i] for i in best] or cands[:RANK_ALL])
         out = []
@@ -286,6 +286,17 @@ class Selector:
             head.sort(key=lambda r: (-(r.soft + RETRIEVAL_WEIGHT * r.score / top_score), -r.score, r.proposal.proposal_id))
             out[:SOFT_FIRST] = head
         return out, self.signals(q.text, hits)
+
+    def alternatives(self, q: Query) -> list[list[str]]:
+        """The topic's terms, or its alternatives when any one of them is enough: "A 或者 B", and the
+        items of a list asked about one by one ("A、B 和 C 的发言分别是谁讲的")."""
+        parts: list[str] = []
+        if len(q.text) <= 40 and _OR.search(q.text):
+            parts = _OR.split(q.text)
+        elif len(q.text) <= 60 and _EACH.search(q.question) and _LIST.search(q.text):
+            parts = _LIST.split(q.text)
+        alts = [a for a in (self.parser.topic_terms(part) for part in parts) if a]
+        return alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
 
     def _term_vectors(self, alts: list) -> dict:
         terms = sorted({t for a in alts for t in a})

@@ -145,3 +145,11 @@ def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
     out = eng.answerer.answer("刘一委员的发言想解决什么难题？")
     assert out.found and _ids(out) == ["01"]
     assert not eng.answerer.answer("刘一委员有没有提到容积率奖励？").found
+
+
+def test_a_list_asked_about_item_by_item_finds_each_item(engine):
+    out = engine.answerer.answer("冷链物流、社区养老和河道治理的发言分别是谁讲的？")
+    assert out.found and sorted(_ids(out)) == ["01", "02", "03"]
+    # without 分别/各 the list is one topic: nothing covers all of it
+    q = engine.answerer.parser.parse("冷链物流、社区养老和河道治理的发言是谁讲的？")
+    assert len(engine.answerer.selector.alternatives(q)) == 1
