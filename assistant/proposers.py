@@ -22,6 +22,10 @@ _CJK_NAME = r"[\u4e00-\u9fff·]{2,4}"
 _SPACE = re.compile(r"\s+")
 # characters that end organisation names, never personal ones
 _ORG_CHARS = re.compile(r"[会委组界团联协党社府局厅办院所校部处室队站]")
+# jieba dictionary frequency from which a word is too common to be a member's name (_common_word)
+COMMON_WORD_FREQ = 500
+# "代表<organisation>(作大会)发言": the organisation a member spoke for, printed after the member
+_ON_BEHALF = re.compile(r"^代表(?P<org>.{2,30}?)(?:作?大会发言|发言)?$")
 
 
 @lru_cache(maxsize=1)
@@ -123,6 +127,8 @@ def parse_one(text: str) -> tuple[ProposerRef, ...]:
         return ()
     P = _patterns()
     flat = s.replace(" ", "")
+    if (m := _ON_BEHALF.match(flat)) and placed(inner := parse_one(m["org"])):
+        return inner  # "代表某党派发言" in a heading: the organisation the member beside it spoke for
     if m := P["sector_member"].match(flat):
         return (ProposerRef(m["org"], "界别", s), ProposerRef(m["name"], MEMBER, s, role=m["role"]))
     if m := P["titled_member"].match(s):
@@ -219,17 +225,34 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
             found[:0] = list(refs)
             rest = head.rstrip()
             continue
-        # "某市政协常委 张某": a bare name right after a role word
+        # "某市政协常委 张某": a bare name right after a role word, or after a role with titles
+        # ("全国政协委员、某党派中央副主席 张某")
         h2, _, role = head.rpartition(" ")
-        if P["bare_name"].match(last) and role and P["role_only"].match(role):
-            found[:0] = list(parse_one(f"{role}{last}"))
+        if P["bare_name"].match(last) and role and (P["role_only"].match(role)
+                                                    or P["titled_member"].match(f"{role} {last}")):
+            found[:0] = list(parse_one(f"{role}{last}" if P["role_only"].match(role) else f"{role} {last}"))
             rest = h2.rstrip()
             continue
+        # "<title> 某党派某市委 张某": a bare name right after an organisation is the member who spoke for it
+        if role and P["bare_name"].match(last) and not _ORG_CHARS.search(last) and not _common_word(last):
+            org = parse_proposers(role)
+            if placed(org) and all(r.type != MEMBER for r in org):
+                found[:0] = [ProposerRef(last, MEMBER, last)]
+                rest = head.rstrip()
+                continue
         break
     if not rest and found:  # a heading that is all proposers has no title: keep the first token
         rest = found[0].printed
         found = found[1:]
     return rest, mark_speakers(tuple(found))
+
+
+def _common_word(s: str) -> bool:
+    """A word jieba's general dictionary counts often (建议, 市场) is no one's name; names are rare
+    there (measured: ten members' names of the dev collections score 0-106, such words thousands)."""
+    import jieba
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ.get(s, 0) >= COMMON_WORD_FREQ
 
 
 def find_inline(text: str) -> tuple[ProposerRef, ...]:

@@ -56,6 +56,22 @@ def test_heading_split_keeps_member_as_speaker_of_the_organisation():
     assert title == "加强基层治理" and [(r.name, r.type) for r in refs] == [("孙某", M)]
 
 
+def test_heading_with_a_bare_name_a_titled_member_or_on_behalf_of():
+    # a bare name right after an organisation: the member who spoke for it
+    title, refs = split_heading("推进冷链物流建设 民建某某市委 王一鸣")
+    assert title == "推进冷链物流建设"
+    assert [(r.name, r.type, r.speaker) for r in refs] == [("民建某某市委", P, False), ("王一鸣", M, True)]
+    # …but a common word after a party's name is part of the title, not a member
+    assert "市场" not in [r.name for r in split_heading("关于加强 民建 市场")[1]]
+    # a member with titles printed before the name
+    title, refs = split_heading("关于完善社会保障体系的建议 全国政协委员、某党派中央副主席 朱某某")
+    assert title == "关于完善社会保障体系的建议" and [(r.name, r.type) for r in refs] == [("朱某某", M)]
+    # "代表<organisation>发言" after the member
+    title, refs = split_heading("推进乡村振兴 政协委员 李某某 代表农工党中央发言")
+    assert title == "推进乡村振兴"
+    assert [(r.name, r.type, r.speaker) for r in refs] == [("李某某", M, True), ("农工党中央", P, False)]
+
+
 def test_places_and_meetings_come_from_the_text():
     assert place_of("民进某某市委会") == "某某市" and place_of("民进市委") == ""
     m = parse_meeting("", "在市政协九届三次会议上，共收到提案312件", [], ["民盟某某市委会", "九三学社某某市委会"])
