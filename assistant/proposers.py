@@ -76,11 +76,16 @@ def _patterns() -> dict:
         "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])}|(?:特别邀请|特邀)[\u4e00-\u9fff]{{0,6}}人士)$"),
         "cppcc": re.compile(cppcc),
         "committee": re.compile(f"(?:{cppcc}).*(?:{_alts(k['committee_suffixes'])})$"),
+        # 提案委员会 / 市社会和法制委员会 / 社法委: a special committee named without 政协
+        "committee_bare": re.compile(
+            f"^(?:[\u4e00-\u9fff]{{0,8}}?(?:{places}))?(?:(?:{_alts(c for x in k['special_committees'] for c in x['stems'])})"
+            f"委员会|{_alts(c for x in k['special_committees'] for c in x['short'])})$"),
         "local": re.compile(f"(?:{places})(?:{cppcc})$|{_alts(k['local_cppcc'])}$"),
         # 王某委员 / 李某某常委
         "member_suffix": re.compile(f"^(?P<name>{_CJK_NAME}?)(?P<role>{roles})$"),
         # 委员李某 / 市政协常委王某 / 某市政协常委 张某 / 特邀委员 王某
-        "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
+        # (政协第十四届全国委员会委员 王某: the prefix may name the term and the level)
+        "member_prefix": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,14}}?(?:{cppcc})?)(?P<role>{roles})\\s*(?P<name>{_CJK_NAME})$"),
         # 全国政协委员、中国科学院院士 王某 / 市政协常委、某大学教授 李某: a member with titles
         "titled_member": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?)(?P<role>{roles})[、，,]\\s*"
                                     f"[\u4e00-\u9fff、，,（）()]{{2,40}}?\\s+(?P<name>{_CJK_NAME})$"),
@@ -88,7 +93,7 @@ def _patterns() -> dict:
         "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
         # 经济界委员陈俊杰
         "sector_member": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{1,12}}界(?:别组|别)?)(?P<role>{roles})(?P<name>{_CJK_NAME})$"),
-        "role_only": re.compile(f"^[\u4e00-\u9fff]{{0,10}}?(?:{cppcc})?(?:{roles})$"),
+        "role_only": re.compile(f"^[\u4e00-\u9fff]{{0,14}}?(?:{cppcc})?(?:{roles})$"),
         "bare_name": re.compile(f"^{_CJK_NAME}$"),
         "joiners": re.compile(f"(?:{_alts(k['joiners'])}|\\s+)"),
         "place": re.compile(f"([\u4e00-\u9fff]{{1,6}}?(?:{places}))"),
@@ -113,7 +118,7 @@ def classify(name: str) -> str:
         return "界别"
     if P["local"].search(s):
         return "区县(市)政协"
-    if P["committee"].search(s):
+    if P["committee"].search(s) or P["committee_bare"].match(s):
         return "政协专门委员会"
     if P["people"].search(s):
         return "人民团体"
@@ -284,7 +289,8 @@ def place_of(name: str) -> str:
 
 
 def short_names(name: str) -> tuple[str, ...]:
-    """Shorter forms a user may type for an organisation: the party's short name."""
+    """Shorter forms a user may type for an organisation: the party's short name, a people's
+    organisation's, a special committee's (cppcc.json)."""
     P = _patterns()
     out = []
     if m := P["party"].search(name):
@@ -293,4 +299,7 @@ def short_names(name: str) -> tuple[str, ...]:
         out.append("工商联")
     if P["people"].search(name):  # 市总工会 -> 总工会, 工会; 市侨联 -> 侨联
         out += [w for w in knowledge()["people_orgs"] if w in name]
+    if name.endswith("委员会"):  # 某市政协社会和法制委员会 -> 社法委
+        out += [c for x in knowledge()["special_committees"] if any(f"{st}委员会" in name for st in x["stems"])
+                for c in x["short"]]
     return tuple(dict.fromkeys(x for x in out if x != name))

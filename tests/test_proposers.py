@@ -10,7 +10,7 @@ import pytest
 
 from assistant.config import ROOT
 from assistant.meeting import parse_meeting
-from assistant.proposers import parse_proposers, place_of, split_heading
+from assistant.proposers import parse_proposers, place_of, short_names, split_heading
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 P, G, M, W, F, R, N, S, O = ("民主党派", "政协专门委员会", "政协委员个人", "工商联", "界别", "人民团体", "无党派人士",
@@ -43,6 +43,13 @@ P, G, M, W, F, R, N, S, O = ("民主党派", "政协专门委员会", "政协委
     ("民革中央", [("民革中央", P)]),
     ("全国工商联", [("全国工商联", W)]),
     ("中华全国总工会", [("中华全国总工会", R)]),
+    ("中国共产主义青年团", [("中国共产主义青年团", R)]),
+    ("政协第十四届全国委员会委员 王某", [("王某", M)]),
+    # special committees named without 政协, in full or short
+    ("社会和法制委员会", [("社会和法制委员会", G)]),
+    ("某某市人口资源环境委员会", [("某某市人口资源环境委员会", G)]),
+    ("民宗委", [("民宗委", G)]),
+    ("发展和改革委员会", [("发展和改革委员会", O)]),   # a government body, not a CPPCC committee
 ])
 def test_grammar_places_proposer_strings(text, want):
     assert [(r.name, r.type) for r in parse_proposers(text)] == want
@@ -70,6 +77,12 @@ def test_heading_with_a_bare_name_a_titled_member_or_on_behalf_of():
     title, refs = split_heading("推进乡村振兴 政协委员 李某某 代表农工党中央发言")
     assert title == "推进乡村振兴"
     assert [(r.name, r.type, r.speaker) for r in refs] == [("李某某", M, True), ("农工党中央", P, False)]
+
+
+def test_short_names_a_user_may_type():
+    assert short_names("某某市政协社会和法制委员会") == ("社法委",)
+    assert "人资环委" in short_names("某市政协人口资源环境建设委员会")
+    assert short_names("民盟某某市委") == ("民盟",) and "侨联" in short_names("某市侨联")
 
 
 def test_places_and_meetings_come_from_the_text():
