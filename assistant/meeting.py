@@ -16,10 +16,13 @@ from .records import Meeting
 _NUM = "一二三四五六七八九十百零〇两"
 _CN = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _PLACE = r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)"
+# also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
 _SESSION = re.compile(
-    rf"(?:(?P<p1>{_PLACE})?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?))?\s*第?(?P<term>[{_NUM}\d]+)届(?:委员会)?\s*第?"
+    rf"(?:(?P<p1>{_PLACE})?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?)|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
+    rf"\s*第?(?P<term>[{_NUM}\d]+)届"
+    rf"(?P<body>全国委员会|委员会|常委会|常务委员会)?\s*第?"
     rf"(?P<n>[{_NUM}\d]+)次(?P<kind>全体会议|常委会议|常务委员会会议|主席会议|会议)")
-_NATIONAL = re.compile(r"全国政协")
+_NATIONAL = re.compile(r"全国政协|全国委员会")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年度|年|-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})")
 _YEAR_OF_WORK = re.compile(r"(?<!\d)((?:19|20)\d{2})年度")
 _COUNT = re.compile(rf"(?:提交了?|共|收到|编发|通报表扬了?|对)?([\d{_NUM}]{{1,4}})(?:篇|份|件|位政协委员|位委员|名委员|位)")
@@ -83,7 +86,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     place = ""
     if m:
         # "在市政协…": a word before the level is no place
-        place = (m["p1"] or m["p2"] or "").strip().lstrip(knowledge()["place_leading_noise"])
+        place = (m["p1"] or m["p2"] or m["p3"] or "").strip().lstrip(knowledge()["place_leading_noise"])
     if len(place) <= 1:  # a bare level word (市政协) names no place
         place = ""
     places = Counter(p for p in (place_of(x) for x in proposers) if p)
@@ -105,7 +108,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
             printed = place + (printed[1:] if printed[:1] in "省市区县" else printed)
         name = printed
     kind = _kind([headline, intro, *fields])
-    if m and m["kind"] in ("常委会议", "常务委员会会议") and not kind:
+    if m and (m["kind"] in ("常委会议", "常务委员会会议") or m["body"] in ("常委会", "常务委员会")) and not kind:
         kind = "常委会议"
     year = None
     for src in [headline, *fields, intro]:
@@ -117,7 +120,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
         if c := _COUNT.search(src or ""):
             reports = cn_number(c.group(1))
             break
-    if national and name and not name.startswith("全国"):
+    if national and name and "全国" not in name:
         name = "全国" + name
     if not name:
         name = fallback or (f"{place}政协" if place else "")

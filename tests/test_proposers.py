@@ -91,6 +91,13 @@ def test_places_and_meetings_come_from_the_text():
     assert (m.name, m.place, m.level, m.session, m.reports) == ("某某市政协九届三次会议", "某某市", "市", "九届三次", 312)
     m = parse_meeting("", "", ["政协某某省第十二届委员会第五次会议"], [])
     assert (m.place, m.level, m.session) == ("某某省", "省", "十二届五次")
+    # the formal national and provincial names, and a standing committee's meeting
+    m = parse_meeting("中国人民政治协商会议第十四届全国委员会第二次会议 大会发言")
+    assert (m.name, m.level, m.session, m.kind) == ("中国人民政治协商会议第十四届全国委员会第二次会议", "全国", "十四届二次", "大会发言")
+    m = parse_meeting("中国人民政治协商会议某某省第九届委员会第三次会议")
+    assert (m.place, m.level, m.session) == ("某某省", "省", "九届三次")
+    m = parse_meeting("全国政协第十四届常委会第五次会议")
+    assert (m.level, m.session, m.kind) == ("全国", "十四届五次", "常委会议")
 
 
 EXPECTED = {
