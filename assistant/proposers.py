@@ -167,6 +167,10 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     whole = parse_one(s)
     if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
         return whole  # one member with titles, not a list split at the 、 after the role
+    head, sep, last = s.rpartition(" ")
+    if (sep and _member_name(last) and not _patterns()["role_only"].match(head.replace(" ", ""))
+            and placed(org := parse_proposers(head)) and all(r.type != MEMBER for r in org)):
+        return mark_speakers(org + (ProposerRef(last, MEMBER, last),))  # "某党派某区支社 刘某": who spoke for it
     best = _split(s)
     refs = best if best is not None and len(best) > len(whole) else whole
     if len(refs) == 1 and refs[0].type == OTHER and _patterns()["bare_name"].match(refs[0].name) and (
@@ -239,7 +243,7 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
             rest = h2.rstrip()
             continue
         # "<title> 某党派某市委 张某": a bare name right after an organisation is the member who spoke for it
-        if role and P["bare_name"].match(last) and not _ORG_CHARS.search(last) and not _common_word(last):
+        if role and _member_name(last):
             org = parse_proposers(role)
             if placed(org) and all(r.type != MEMBER for r in org):
                 found[:0] = [ProposerRef(last, MEMBER, last)]
@@ -250,6 +254,11 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
         rest = found[0].printed
         found = found[1:]
     return rest, mark_speakers(tuple(found))
+
+
+def _member_name(s: str) -> bool:
+    """Could be a member's bare name: 2-4 characters, none that ends an organisation, no common word."""
+    return bool(_patterns()["bare_name"].match(s)) and not _ORG_CHARS.search(s) and not _common_word(s)
 
 
 def _common_word(s: str) -> bool:
