@@ -242,13 +242,11 @@ def split_heading(heading: str, known: dict | None = None) -> tuple[str, tuple[P
             found[:0] = list(parse_one(f"{role}{last}" if P["role_only"].match(role) else f"{role} {last}"))
             rest = h2.rstrip()
             continue
-        # "<title> 某党派某市委 张某": a bare name right after an organisation is the member who spoke for it
-        if role and _member_name(last):
-            org = parse_proposers(role)
-            if placed(org) and all(r.type != MEMBER for r in org):
-                found[:0] = [ProposerRef(last, MEMBER, last)]
-                rest = head.rstrip()
-                continue
+        # "<title> 某党派某市委 张某": the organisation and the member who spoke for it (parse_proposers)
+        if role and _member_name(last) and placed(pair := parse_proposers(f"{role} {last}")) and len(pair) > 1:
+            found[:0] = list(pair)
+            rest = h2.rstrip()
+            continue
         break
     if not rest and found:  # a heading that is all proposers has no title: keep the first token
         rest = found[0].printed
@@ -263,7 +261,7 @@ def _member_name(s: str) -> bool:
 
 def _common_word(s: str) -> bool:
     """A word jieba's general dictionary counts often (建议, 市场) is no one's name; names are rare
-    there (measured: ten members' names of the dev collections score 0-106, such words thousands)."""
+    there (measured: the dev collections' members' names score 0, such words thousands)."""
     import jieba
     jieba.dt.check_initialized()
     return jieba.dt.FREQ.get(s, 0) >= COMMON_WORD_FREQ
