@@ -193,6 +193,8 @@ _UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
 # A question about the meeting itself (its theme, how many reports), not about one proposal.
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
+# the question names the introduction itself ("导语里…", "按编者按的说法"): it is asked about, whatever the topic
+INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
 # "是不是" asks yes or no; it excludes nothing
 _NEGATORS = r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非"
@@ -362,8 +364,9 @@ class QuestionParser:
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
             q["titles"] = ()  # "which proposals call for <a title>": the title is the topic, not the target
         q["title_scope"] = bool(TITLE_CUE.search(question)) and not q["titles"]
-        q["meta"] = (not mentioned and not types and not q["titles"] and not terms
-                     and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
+        q["meta"] = (not mentioned and not types and not q["titles"]
+                     and (not terms and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
+                          or bool(INTRO_CUE.search(question)))
                      and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
         if not history:
             return Query(**q, intent=_intent(q, terms))

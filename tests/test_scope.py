@@ -153,3 +153,33 @@ def test_a_list_asked_about_item_by_item_finds_each_item(engine):
     # without 分别/各 the list is one topic: nothing covers all of it
     q = engine.answerer.parser.parse("冷链物流、社区养老和河道治理的发言是谁讲的？")
     assert len(engine.answerer.selector.alternatives(q)) == 1
+
+
+SECTIONS = """# 丙市政协七届五次常委会议 专题议政
+
+编者按：丙市政协七届五次常委会议日前召开，围绕建设区域物流枢纽开展专题议政，共收到调研报告2篇。
+
+### 完善多式联运体系 民革丙市委会
+建议建设铁水联运码头，推进公路港与铁路场站衔接。
+
+### 发展冷链物流产业 丙市政协经济委员会
+建议规划冷链物流园区，培育冷链龙头企业。
+"""
+
+
+@pytest.fixture(scope="module")
+def sections_engine(tmp_path_factory):
+    from assistant.engine import Engine
+    root = tmp_path_factory.mktemp("sections")
+    (root / "corpus" / "proposals").mkdir(parents=True)
+    (root / "corpus" / "proposals" / "丙市.md").write_text(SECTIONS, encoding="utf-8")
+    return Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=root / "corpus",
+                                        index_dir=root / "index"))
+
+
+def test_naming_the_introduction_asks_about_it_whatever_the_topic(sections_engine):
+    a = sections_engine.answerer
+    assert a.parser.parse("编者按里说这次议政围绕什么开展？").meta
+    out = a.answer("编者按里说这次议政围绕什么开展？")
+    assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"] and "区域物流枢纽" in out.answer
+    assert not a.parser.parse("冷链物流园区是谁建议的？").meta   # a topic without the introduction named
