@@ -295,20 +295,22 @@ def fit_found(rows: list[dict], base, grid=None, min_declined: float = 0.9):
     pos = [r for r in rows if r["answerable"]]
     neg = [r for r in rows if not r["answerable"]]
     weight = [2 if r["top_is_gold"] else 1 for r in pos]
-    groups = sorted({r.get("group", "") for r in neg})
+    group_of = np.array([r.get("group", "") for r in neg])
+    groups = sorted(set(group_of.tolist()))
     scored = []
     for mw, zw, aw, ss in itertools.product(grid["margin_weight"], grid["z_weight"], grid["agree_weight"],
                                             grid["soft_share"]):
+        cal = _replace(base, margin_weight=mw, z_weight=zw, agree_weight=aw, soft_share=ss)
+
         def score(r):
-            mixed = (1 - ss) * r["coverage"] + ss * (r["coverage"] if r.get("soft", -1) < 0 else r["soft"])
-            return mixed if r["scoped"] else mixed + mw * r["margin"] + zw * r["z"] + aw * r["agree"]
+            return cal.score(coverage=r["coverage"], soft=r.get("soft", -1.0), margin=r["margin"], z=r["z"],
+                             agree=r["agree"], scoped=r["scoped"])
         s_pos = np.array([score(r) for r in pos])
         s_neg = np.array([score(r) for r in neg])
         for t in grid["found_coverage"]:
             answered = float(np.dot(s_pos >= t, weight) / max(1, sum(weight)))
             declined = float(np.mean(s_neg < t)) if len(neg) else 0.0
-            worst = min((float(np.mean([sc < t for sc, r in zip(s_neg, neg) if r.get("group", "") == g]))
-                         for g in groups), default=1.0)
+            worst = min((float(np.mean(s_neg[group_of == g] < t)) for g in groups), default=1.0)
             key = (worst >= min_declined, round(answered, 6), round(declined, 6))
             scored.append((key, (mw, zw, aw, ss, t), answered, declined))
     best = max(x[0] for x in scored)

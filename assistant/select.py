@@ -74,6 +74,15 @@ class Calibration:
             return cal.coverage_only()
         return cal
 
+    def score(self, *, coverage: float, soft: float, margin: float, z: float, agree: float, scoped: bool) -> float:
+        """The found score above (soft < 0: not computed, the exact coverage stands in). Naming a
+        proposer makes their chunks stand out in the embedding space whatever the topic, so for
+        scoped questions only the topic coverage counts."""
+        mixed = (1 - self.soft_share) * coverage + self.soft_share * (coverage if soft < 0 else soft)
+        if scoped:
+            return mixed
+        return mixed + self.margin_weight * margin + self.z_weight * z + self.agree_weight * agree
+
     def coverage_only(self) -> "Calibration":
         """Without the fitted embedder, dense signals have no known scale: topic coverage decides."""
         return replace(self, margin_weight=0.0, z_weight=0.0, agree_weight=0.0, soft_share=0.0,
@@ -316,16 +325,12 @@ class Selector:
         return best
 
     def found_score(self, q: Query, top: Ranked, sig: Signals) -> float:
-        # Naming a proposer makes their chunks stand out in the embedding space whatever the topic,
-        # so for scoped questions only the topic coverage counts.
-        if q.proposers or q.types:
-            return self.mixed(top)
-        c = self.cal
-        return (self.mixed(top) + c.margin_weight * sig.margin + c.z_weight * sig.z + c.agree_weight * sig.agree)
+        return self.cal.score(coverage=top.coverage, soft=top.soft, margin=sig.margin, z=sig.z, agree=sig.agree,
+                              scoped=bool(q.proposers or q.types))
 
     def mixed(self, r: Ranked) -> float:
-        soft = r.coverage if r.soft < 0 else r.soft
-        return (1 - self.cal.soft_share) * r.coverage + self.cal.soft_share * soft
+        """The coverage part of the found score alone."""
+        return self.cal.score(coverage=r.coverage, soft=r.soft, margin=0.0, z=0.0, agree=0.0, scoped=True)
 
     def intro_answers(self, q: Query, terms, ranked: list[Ranked]) -> bool:
         """The question is about the meeting's own introduction rather than a proposal."""
