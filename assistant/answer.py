@@ -75,7 +75,7 @@ class ExtractiveAnswerer:
         text, found, citations, ctx = self.composer.compose(q, cands, terms, chosen, found)
         if ranked:  # what `assistant eval --calibrate` refits the found decision from
             ctx["signals"] = {"coverage": ranked[0].coverage, "soft": ranked[0].soft, "margin": sig.margin, "z": sig.z, "agree": sig.agree,
-                              "scoped": bool(q.proposers or q.types), "listing": self.selector.listing(q, terms),
+                              "scoped": bool(q.proposers or q.types or q.roles), "listing": self.selector.listing(q, terms),
                               "forced": self.selector.forced(q, ranked),
                               "top": ranked[0].proposal.proposal_id}
         t3 = time.perf_counter()

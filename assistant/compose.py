@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .chunk import sentences
-from .question import DETAIL_CUE, Query
+from .question import DETAIL_CUE, Query, role_scope
 from .records import Citation, Proposal
 from .select import Features, Ranked
 
@@ -56,7 +56,7 @@ class Composer:
         ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": [], "meetings": list(q.meetings)}
         scope = self._scope(q, cands)
         if not cands:
-            if q.proposers or q.types or q.restrict or q.exclude or q.exclude_proposers:
+            if q.proposers or q.types or q.roles or q.restrict or q.exclude or q.exclude_proposers:
                 msg = f"没有找到符合条件的建议{f'（{scope}）' if scope else ''}。"
             else:
                 msg = "语料中没有可用的建议。"
@@ -121,6 +121,8 @@ class Composer:
         if q.types:
             held = [t for t in q.types if any(t in p.org_types() for p in cands)]
             return "、".join(held or q.types)
+        if q.roles or q.exclude_roles:
+            return "、".join(role_scope("、".join(q.scope_words), anywhere=True)[1])
         return ""
 
     def _headline(self, q: Query, terms, chosen, scope: str) -> str:
@@ -133,6 +135,8 @@ class Composer:
             return f"{scope}共有 {n} 份建议："
         if q.types and not terms:
             return f"{scope}共提交 {n} 份建议："
+        if q.roles and not terms:
+            return f"由{scope}发言或提出的建议共 {n} 份："
         if n > 1:
             return f"共有 {n} 份建议涉及这一问题："
         return ""
@@ -142,7 +146,9 @@ class Composer:
         label = "、".join(n for n in p.proposers if n not in p.speakers) or "、".join(p.proposers)
         typ = "、".join(p.org_types()) or p.proposer_type
         if p.speakers:
-            return f"{label}（{typ}；{'、'.join(p.speakers)}委员发言）"
+            # the office as printed ("副主委陈某发言"); a member with none printed is a 委员
+            spoke = "、".join(f"{p.role_of(s)}{s}" if p.role_of(s) else f"{s}委员" for s in p.speakers)
+            return f"{label}（{typ}；{spoke}发言）"
         return f"{label}（{typ}）" if typ else label
 
     def _decline(self, q: Query, terms, closest: Proposal, scope: str) -> str:

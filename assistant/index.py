@@ -26,8 +26,8 @@ from .errors import AssistantError
 from .ingest import Corpus
 from .records import Chunk, Document, Proposal
 
-FORMAT_VERSION = 3  # 2: meetings and speakers on proposals, user dictionary from the corpus (vocab.py);
-                    # 3: word vectors of the vocabulary (termsim.py)
+FORMAT_VERSION = 4  # 2: meetings and speakers on proposals, user dictionary from the corpus (vocab.py);
+                    # 3: word vectors of the vocabulary (termsim.py); 4: members' printed offices (Proposal.roles)
 REBUILD = "请运行 `assistant build` 重建索引。"
 
 

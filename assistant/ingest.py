@@ -259,7 +259,7 @@ def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *,
         pid = doc_id if single_id and len(pc.items) == 1 else f"{doc_id}-{n:02d}"
         proposals.append(Proposal(pid, doc_id, "proposal", sec_title, tuple(r.name for r in refs), refs[0].type,
                                   body, s, e, tuple(r.type for r in refs), tuple(r.name for r in refs if r.speaker),
-                                  "", it.item or f"{n:02d}"))
+                                  "", it.item or f"{n:02d}", tuple(r.role for r in refs)))
     if m := re.search(r"提交了?(\d+)篇", intro):
         meta["report_count"] = int(m.group(1))
     digest = hashlib.sha256(source.read_bytes() if suffix == ".xlsx" else raw.encode()).hexdigest()

@@ -39,6 +39,7 @@ def question_words() -> frozenset:
     words = set(k["question_words"].split()) | set(k["member_roles"]) | set(k["officer_roles"])
     words |= set(k["party_unit_suffixes"]) | {w for _, ws in k["meeting_kinds"] for w in ws}
     words |= {w for ws in k["type_words"].values() for w in ws}
+    words |= {w for g in k["role_groups"] for w in g["asked"]}
     return frozenset(words)
 
 
@@ -84,6 +85,38 @@ def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, 
             elif typ not in mentioned:
                 mentioned.append(typ)
     return tuple(asked), tuple(words), tuple(t for t in mentioned if t not in asked)
+
+
+@lru_cache(maxsize=1)
+def _role_words() -> tuple[re.Pattern, dict]:
+    """The words that ask for an office (cppcc.json role_groups; any other officer role names
+    itself) and, for each, the printed roles that qualify."""
+    k = knowledge()
+    qualifies = {w: tuple(g["roles"]) for g in k["role_groups"] for w in g["asked"]}
+    qualifies |= {r: (r,) for r in k["officer_roles"] if r not in qualifies}
+    return re.compile("|".join(re.escape(w) for w in sorted(qualifies, key=len, reverse=True))), qualifies
+
+
+# An office word is asked about ("哪些常委…", "以副主委身份…", "由正职上台…") when a question word
+# or a framing verb stands beside it; "常委会议" is a meeting, and "常委<a name>" names a person.
+_ROLE_BEFORE = re.compile(r"(?:哪|几|哪些|哪几位|以|是|作为|身为|担任|由|有|其他|其余|所有|各位|这些|那些)$")
+_ROLE_AFTER = re.compile(r"^(?:身份|们|都|上台|发言|的有|的发言|有哪|有谁|中|里|当中|之中|、|和|与|或|[?？,，。!！]|$)")
+
+
+def role_scope(text: str, names=(), anywhere: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(printed roles that qualify, the words they came from). `names`: people the question
+    names; an office beside one of them says who they are, not whom to select. `anywhere`: every
+    office word counts (inside a negation: "不是常委的")."""
+    rx, qualifies = _role_words()
+    roles, words = [], []
+    for m in rx.finditer(text):
+        a, b = m.span()
+        if text[b:b + 1] == "会" or any(text.startswith(n, b) or text[:a].endswith(n) for n in names):
+            continue
+        if anywhere or _ROLE_BEFORE.search(text[max(0, a - 3):a]) or _ROLE_AFTER.match(text[b:b + 3]):
+            roles += [r for r in qualifies[m.group(0)] if r not in roles]
+            words.append(m.group(0))
+    return tuple(roles), tuple(dict.fromkeys(words))
 
 
 def strip_type_words(text: str) -> str:
@@ -261,6 +294,8 @@ class Query:
     widened: str = ""               # a scope that matched nothing and was dropped
     intent: str = "what"            # who / what / list / detail / meta / followup
     focus: tuple[str, ...] = ()     # "<X>讲<Y>时有没有提到<Z>": the terms of Z, which an answer must contain
+    roles: tuple[str, ...] = ()     # offices asked for ("哪些常委…"): a proposal qualifies by a member's printed role
+    exclude_roles: tuple[str, ...] = ()  # "不是常委的…"
 
 
 class QuestionParser:
@@ -343,20 +378,27 @@ class QuestionParser:
                            + [m.group(1) for m in NEGATION_AFTER.finditer(question)])
         positive = NEGATION_AFTER.sub(" 的", NEGATION.sub(" ", question))
         mentioned = self.names.mentioned(positive)
+        meetings, meeting_words = self.meeting_words.match(question)
         bare = self.names.strip(positive)
+        for w in meeting_words:  # "新北区政协四届一次会议" names a meeting, not the 区县 type
+            bare = bare.replace(w, " ")
         types, type_words, inside = type_scope(bare)
+        people = self.names.mentioned(question)
+        roles, role_words = role_scope(positive, people)
+        exclude_roles = tuple(r for r in role_scope(negated, people, anywhere=True)[0] if r not in roles)
         if inside and not types and not self.topic_terms(positive):
             # "which speeches came from <a type>": the type is all there is to ask about
-            types, type_words = inside, inside
+            types = inside
+            type_words = tuple(m.group(0) for rx, t in _type_cues() if t in inside and (m := rx.search(bare)))
         # a type named in the negation is excluded, unless the question also asks for part of it
         neg_asked, _, neg_inside = type_scope(negated)
         excluded = tuple(t for t in neg_asked + neg_inside if t not in types)
         if excluded:
             # "除了<a type>以外，还有…": every other type
             types = tuple(dict.fromkeys(types + tuple(t for t in self.all_types if t not in excluded)))
-        meetings, meeting_words = self.meeting_words.match(question)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
-                 scope_words=tuple(dict.fromkeys(type_words + meeting_words)))
+                 roles=roles, exclude_roles=exclude_roles,
+                 scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
         fm = next((m for rx in FOCUS_CUE if (m := rx.search(question))), None)
         q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
@@ -364,7 +406,7 @@ class QuestionParser:
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
             q["titles"] = ()  # "which proposals call for <a title>": the title is the topic, not the target
         q["title_scope"] = bool(TITLE_CUE.search(question)) and not q["titles"]
-        q["meta"] = (not mentioned and not types and not q["titles"]
+        q["meta"] = (not mentioned and not types and not roles and not q["titles"]
                      and (not terms and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
                           or bool(INTRO_CUE.search(question)))
                      and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))

@@ -67,6 +67,7 @@ class Proposal:
     speakers: tuple[str, ...] = ()         # members among `proposers` who spoke for an organisation
     meeting: str = ""                      # Meeting.label of its collection
     item: str = ""                         # position or file stem as printed ("03"), for citing by number
+    roles: tuple[str, ...] = ()            # one per proposer: a member's office as printed (常委, 副主委), else ""
 
     def org_types(self) -> tuple[str, ...]:
         """Types of its proposers, not of the members who spoke for them (a party's speech is not
@@ -75,15 +76,19 @@ class Proposal:
         own = [t for n, t in zip(self.proposers, kinds) if n not in self.speakers and t]
         return tuple(dict.fromkeys(own or [t for t in kinds if t]))
 
+    def role_of(self, name: str) -> str:
+        """The office printed beside a member ("常委", "副主委"); "" for organisations or when none."""
+        return dict(zip(self.proposers, self.roles)).get(name, "")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("proposers", "proposer_types", "speakers"):
+        for k in ("proposers", "proposer_types", "speakers", "roles"):
             d[k] = list(d[k])
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Proposal":
-        return cls(**{**d, **{k: tuple(d.get(k) or ()) for k in ("proposers", "proposer_types", "speakers")}})
+        return cls(**{**d, **{k: tuple(d.get(k) or ()) for k in ("proposers", "proposer_types", "speakers", "roles")}})
 
 
 @dataclass(frozen=True)

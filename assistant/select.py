@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .question import EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser
+from .question import EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope
 from .records import Proposal
 from .termsim import TermSimilarity
 
@@ -192,6 +192,15 @@ class Selector:
                 pool = scoped
             else:
                 q = replace(q, widened="、".join(q.meetings), meetings=())
+        if q.roles or q.exclude_roles:
+            # by the office printed beside a member ("哪些常委…", "不是常委的…")
+            scoped = [p for p in pool if (not q.roles or set(p.roles) & set(q.roles))
+                      and not set(p.roles) & set(q.exclude_roles)]
+            if scoped:
+                pool = scoped
+            else:
+                q = replace(q, widened="、".join(role_scope("、".join(q.scope_words), anywhere=True)[1]) or "所问职务",
+                            roles=(), exclude_roles=())
         if q.proposers or q.types:
             named, types = set(q.proposers), set(q.types)
             if named & self._persons:
@@ -326,7 +335,7 @@ class Selector:
 
     def found_score(self, q: Query, top: Ranked, sig: Signals) -> float:
         return self.cal.score(coverage=top.coverage, soft=top.soft, margin=sig.margin, z=sig.z, agree=sig.agree,
-                              scoped=bool(q.proposers or q.types))
+                              scoped=bool(q.proposers or q.types or q.roles))
 
     def mixed(self, r: Ranked) -> float:
         """The coverage part of the found score alone."""
@@ -334,7 +343,7 @@ class Selector:
 
     def intro_answers(self, q: Query, terms, ranked: list[Ranked]) -> bool:
         """The question is about the meeting's own introduction rather than a proposal."""
-        if (q.meta or q.proposers or q.types or q.titles or q.restrict or q.exclude or q.intent == "followup"
+        if (q.meta or q.proposers or q.types or q.roles or q.titles or q.restrict or q.exclude or q.intent == "followup"
                 or not terms or EXISTENCE_CUE.search(q.question)):
             return False
         if not ranked:
@@ -378,7 +387,7 @@ class Selector:
             found = self.found_score(q, top, sig) >= self.cal.found_coverage
         if not found:
             return [top], False
-        plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types)
+        plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types or q.roles)
         ratio = self.cal.include_plural if plural else self.cal.include_ratio
         keep = [top] + [r for r in ranked[1:]
                         if r.coverage >= max(self.cal.include_min, ratio * top.coverage) and r.coverage > 0]
