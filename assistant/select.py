@@ -21,8 +21,9 @@ from .termsim import TermSimilarity
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _OR = re.compile(r"或者|或是|还是|或")
-# a question asking item by item ("分别/各…") about a list ("A、B 和 C"): each item is a topic of its own
-_EACH = re.compile(r"分别|各自|各是|各由|各为")
+# a question asking item by item ("分别/各…") or for several proposals ("哪几篇/哪些…") about a list
+# ("A、B 和 C"): each item is a topic of its own (dev, spent splits: home multi recall +0.05 on one, precision -0.013 on another)
+_EACH = re.compile(r"分别|各自|各是|各由|各为|哪几|哪些")
 _LIST = re.compile(r"、|以及|和|与|及")
 # how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
 # what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
