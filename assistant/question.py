@@ -236,7 +236,7 @@ NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！]*?)(?:以外|之�
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
-PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|还有谁|还有哪些|所有|全部|一共")
+PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
@@ -449,9 +449,11 @@ class QuestionParser:
         return Query(**q, intent="followup")
 
     def _quoted_titles(self, question: str) -> tuple[str, ...]:
+        # a phrase quoted in “…” that only contains a title ("“<title>力度”") quotes the text, not the title
+        quotes = [re.sub(r"\s", "", m.group(1)) for m in _QUOTED.finditer(question)]
         squeezed = re.sub(r"[\s《》“”\"'「」]", "", question)
         found = {t for i in range(len(squeezed)) for sq, t in self._titles.get(squeezed[i:i + TITLE_KEY], ())
-                 if squeezed.startswith(sq, i)}
+                 if squeezed.startswith(sq, i) and not any(sq in x and sq != x for x in quotes)}
         return tuple(sorted(found, key=self._title_rank.__getitem__))
 
 

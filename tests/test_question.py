@@ -48,6 +48,9 @@ def test_a_title_named_in_the_question_is_found_through_the_prefix_table(hash_en
     got = parser._quoted_titles(f"《{b}》和“{a[:2]} {a[2:]}”这两篇是谁提的")
     assert got == (a, b)
     assert parser._quoted_titles(f"关于{a[:-1]}的问题") == ()   # a title cut short is not named
+    # a quoted phrase that runs on past a title quotes the text, not the title
+    assert parser._quoted_titles(f"同样写了“{a}力度”的还有谁") == ()
+    assert parser._quoted_titles(f"“{a}”是谁提的") == (a,)
 
 
 def test_a_type_named_by_its_own_name_or_before_a_submitting_verb_is_the_scope():
