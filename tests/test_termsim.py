@@ -98,7 +98,16 @@ def test_without_word_vectors_soft_coverage_is_the_exact_one(answerer):
     assert not TermSimilarity(index, answerer.retriever.embedder)
     a = ExtractiveAnswerer(index, answerer.retriever, answerer.registry)
     top = _ranked(a, "怎样让群众看病更方便")[0]
-    assert top.soft == -1.0 and a.selector.mixed(top) == top.coverage
+    assert top.soft == -1.0
+    cal = replace(a.selector.cal, soft_share=1.0)   # all soft: the exact coverage stands in
+    args = dict(margin=0.0, z=0.0, agree=0.0, scoped=False)
+    assert cal.score(coverage=top.coverage, soft=top.soft, **args) == top.coverage
+
+
+def test_with_a_proposer_in_scope_only_exact_coverage_counts(answerer):
+    cal = replace(answerer.selector.cal, soft_share=1.0, margin_weight=4.0)
+    assert cal.score(coverage=0.2, soft=0.9, margin=0.1, z=3.0, agree=1.0, scoped=True) == 0.2
+    assert cal.score(coverage=0.2, soft=0.9, margin=0.1, z=3.0, agree=1.0, scoped=False) > 0.9
 
 
 def test_calibration_rows_leave_out_decisions_no_threshold_makes(answerer):
