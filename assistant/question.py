@@ -99,7 +99,7 @@ def _role_words() -> tuple[re.Pattern, dict]:
 
 # An office word is asked about ("哪些常委…", "以副主委身份…", "由正职上台…") when a question word
 # or a framing verb stands beside it; "常委会议" is a meeting, and "常委<a name>" names a person.
-_ROLE_BEFORE = re.compile(r"(?:哪|几|哪些|哪几位|以|是|作为|身为|担任|由|有|其他|其余|所有|各位|这些|那些)$")
+_ROLE_BEFORE = re.compile(r"(?:哪|几|哪些|哪几位|以|是|作为|身为|担任|由|有|其他|其余|所有|各位|这些|那些|、)$")
 _ROLE_AFTER = re.compile(r"^(?:身份|们|都|上台|发言|的有|的发言|有哪|有谁|中|里|当中|之中|、|和|与|或|[?？,，。!！]|$)")
 
 

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .question import EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope
+from .question import COUNTED, EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope
 from .records import Proposal
 from .termsim import TermSimilarity
 
@@ -25,6 +25,10 @@ _OR = re.compile(r"或者|或是|还是|或")
 # ("A、B 和 C"): each item is a topic of its own (dev, spent splits: home multi recall +0.05 on one, precision -0.013 on another)
 _EACH = re.compile(r"分别|各自|各是|各由|各为|哪几|哪些")
 _LIST = re.compile(r"、|以及|和|与|及")
+_CATEGORY = re.compile(r"(?:这些|这类|那些|那类|之类的?|等等)[^,，。;；?？!！]*")
+_QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,30}[”\"」』]")
+# "都/同时/既…又" asks for proposals that have every quoted word, not any one
+_BOTH = re.compile(r"都有|都提|都写|都讲|同时|既|兼")
 # how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
 # what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
 RETRIEVAL_WEIGHT = 0.4
@@ -313,10 +317,14 @@ class Selector:
         """The topic's terms, or its alternatives when any one of them is enough: "A 或者 B", and the
         items of a list asked about one by one ("A、B 和 C 的发言分别是谁讲的")."""
         parts: list[str] = []
+        quoted = [m.group(0) for m in _QUOTED.finditer(q.text)]
         if len(q.text) <= 40 and _OR.search(q.text):
             parts = _OR.split(q.text)
         elif len(q.text) <= 60 and _EACH.search(q.question) and _LIST.search(q.text):
-            parts = _LIST.split(q.text)
+            # "A、B 这些<category>": the items are the topics; the category only names what they share
+            parts = _LIST.split(_CATEGORY.sub(" ", q.text))
+        elif len(quoted) > 1 and (_EACH.search(q.question) or COUNTED.search(q.question)) and not _BOTH.search(q.question):
+            parts = quoted   # "题目里有“A”“B”字样的有几篇": either word
         alts = [a for a in (self.parser.topic_terms(part) for part in parts) if a]
         return alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
 

@@ -88,3 +88,7 @@ def test_a_meeting_named_with_a_district_is_not_the_district_type(engine):
     # one meeting in this corpus: only the parser's stripping of matched meeting words is at stake
     q = engine.answerer.parser.parse("丙市政协六届二次会议上有哪些常委发言？")
     assert q.roles and not q.types
+
+
+def test_a_list_of_offices(engine):
+    assert _ids(engine.answerer.answer("由主委、副会长这样的委员发言的有哪些？")) == ["04", "05"]

@@ -155,6 +155,21 @@ def test_a_list_asked_about_item_by_item_finds_each_item(engine):
     assert len(engine.answerer.selector.alternatives(q)) == 1
 
 
+def test_a_list_followed_by_its_category_asks_for_the_items(engine):
+    sel, parse = engine.answerer.selector, engine.answerer.parser.parse
+    alts = sel.alternatives(parse("冷链物流、社区养老这些民生问题的发言有哪几篇？"))
+    assert len(alts) == 2 and not any("民生" in t for a in alts for t in a)   # the category is not required
+    out = engine.answerer.answer("冷链物流、社区养老这些民生问题的发言有哪几篇？")
+    assert sorted(_ids(out)) == ["01", "02"]
+
+
+def test_several_quoted_words_in_a_count_question_are_alternatives(engine):
+    sel, parse = engine.answerer.selector, engine.answerer.parser.parse
+    assert sel.alternatives(parse("题目里有“养老”“民宿”字样的有几篇？")) == [["养老"], ["民宿"]]
+    # 都/同时 asks for both
+    assert len(sel.alternatives(parse("题目里同时有“养老”“民宿”字样的有几篇？"))) == 1
+
+
 SECTIONS = """# 丙市政协七届五次常委会议 专题议政
 
 编者按：丙市政协七届五次常委会议日前召开，围绕建设区域物流枢纽开展专题议政，共收到调研报告2篇。
