@@ -67,7 +67,7 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
 
 
@@ -232,7 +232,8 @@ INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "是不是" asks yes or no; it excludes nothing
 _NEGATORS = r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非"
 NEGATION_WORD = re.compile(_NEGATORS)
-NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！]*?)(?:以外|之外|外|[)）,，。;；?？!！]|$)")
+# an aside in brackets after the negation ("不属于甲、乙的那几家（丙、丁）") is not negated
+NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|之外|外|[(（)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
@@ -393,9 +394,10 @@ class QuestionParser:
         # a type named in the negation is excluded, unless the question also asks for part of it
         neg_asked, _, neg_inside = type_scope(negated)
         excluded = tuple(t for t in neg_asked + neg_inside if t not in types)
-        if excluded:
-            # "除了<a type>以外，还有…": every other type
-            types = tuple(dict.fromkeys(types + tuple(t for t in self.all_types if t not in excluded)))
+        if excluded and not types:
+            # "除了<a type>以外，还有…": every other type; types also named ("不属于甲的那几家（乙、丙）")
+            # are the ones meant
+            types = tuple(t for t in self.all_types if t not in excluded)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
                  roles=roles, exclude_roles=exclude_roles,
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))

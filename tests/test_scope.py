@@ -198,3 +198,8 @@ def test_naming_the_introduction_asks_about_it_whatever_the_topic(sections_engin
     out = a.answer("编者按里说这次议政围绕什么开展？")
     assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"] and "区域物流枢纽" in out.answer
     assert not a.parser.parse("冷链物流园区是谁建议的？").meta   # a topic without the introduction named
+
+
+def test_an_aside_in_brackets_after_a_negation_is_asked_for(engine):
+    out = engine.answerer.answer("不属于民主党派、专委会的那几家（界别、人民团体）都提了什么？")
+    assert sorted(_ids(out)) == ["04", "05", "06"]
