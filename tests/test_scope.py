@@ -203,3 +203,14 @@ def test_naming_the_introduction_asks_about_it_whatever_the_topic(sections_engin
 def test_an_aside_in_brackets_after_a_negation_is_asked_for(engine):
     out = engine.answerer.answer("不属于民主党派、专委会的那几家（界别、人民团体）都提了什么？")
     assert sorted(_ids(out)) == ["04", "05", "06"]
+
+
+def test_a_question_about_the_collection_as_a_whole_is_asked_of_its_introduction(sections_engine):
+    a = sections_engine.answerer
+    for q in ("各单位交的这些材料是围绕什么写的？", "这2篇调研报告是在哪次常委会议上交流的"):
+        assert a.parser.parse(q).meta, q
+        out = a.answer(q)
+        assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"]
+    # asking who proposed something, or whether anyone did, is about the proposals
+    assert not a.parser.parse("这次专题议政中，谁建议建设铁水联运码头？").meta
+    assert not a.parser.parse("这次会议有没有关于冷链物流的建议？").meta
