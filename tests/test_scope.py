@@ -131,6 +131,10 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert p.parse("有没有关于冷链物流的发言？").focus and p.parse("有没有人提议建设冷链物流园区？").focus
     assert not engine.answerer.answer("钱进委员有没有关于出租车牌照拍卖的建议？").found
     assert engine.answerer.answer("有没有关于冷链物流的发言？").found
+    # "有人谈<Z>吗": Z must be there; 有人提议 is not read so (a proposal may word it otherwise)
+    assert p.parse("甲市政协九届三次会议上有人谈网约车吗？").focus
+    assert not engine.answerer.answer("甲市政协九届三次会议上有人谈冷链物流的碳排放核算吗？").found
+    assert not p.parse("有人提议多建养老院吗？").focus
 
 
 def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
