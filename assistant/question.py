@@ -255,6 +255,8 @@ FOCUS_CUE = (re.compile(r"(?:有没有|是否|有无)人?(?:提到|提及|说到
              re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:了|没有)?吗[?？。!！]*$"),
              # "有人谈<Z>吗", "有人提过<Z>吗" (not 提议/建议: a proposal's wording may differ from the question's)
              re.compile(r"有人(?:提过|谈过|讲过|说过|谈|讲)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?吗[?？。!！]*$"))
+SCOPED_FOCUS_CUE = re.compile(r"(?:对|关于|就)(?P<z>[^,，。;；?？!！]{2,30}?)(?:有(?:什么|哪些|何)|提了|提出了?|是怎么|怎么|如何"
+                              r"|的(?:建议|看法|意见|主张))")
 # "<a type>以外的…": an exclusion without 除了
 NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?:以外|之外)的")
 # asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
@@ -411,6 +413,9 @@ class QuestionParser:
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
         fm = next((m for rx in FOCUS_CUE if (m := rx.search(question))), None)
+        if fm is None and (mentioned or types):
+            # "<a proposer>对<Z>有什么建议": their proposals are the place, Z is what is asked
+            fm = SCOPED_FOCUS_CUE.search(question)
         q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
         q["titles"] = self._quoted_titles(question)
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):

@@ -135,6 +135,11 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert p.parse("甲市政协九届三次会议上有人谈网约车吗？").focus
     assert not engine.answerer.answer("甲市政协九届三次会议上有人谈冷链物流的碳排放核算吗？").found
     assert not p.parse("有人提议多建养老院吗？").focus
+    # "<a proposer>对<Z>有什么建议": Z is asked about
+    assert p.parse("钱进委员对网约车司机的社保缴纳有什么建议？").focus
+    assert not engine.answerer.answer("钱进委员对网约车司机的社保缴纳有什么建议？").found
+    assert engine.answerer.answer("钱进委员对网约车平台监管有什么建议？").found
+    assert not p.parse("对网约车司机的社保缴纳有什么建议？").focus   # no proposer named: the threshold decides
 
 
 def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
