@@ -252,11 +252,15 @@ OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位
 # "…有没有提到<Z>", "…提到<Z>了吗": Z is what is asked; the rest only says where to look
 FOCUS_CUE = (re.compile(r"(?:有没有|是否|有无)人?(?:提到|提及|说到|谈到|讲到|涉及|写到|建议|提议|主张|关于|提|说|谈|讲)过?了?"
                         r"(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?[?？。!！]*$"),
-             re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:了|没有)?吗[?？。!！]*$"),
+             re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:(?:了|没有)?吗|没有|没)[?？。!！]*$"),
+             # "提没提<Z>", "说没说到<Z>"
+             re.compile(r"(?:提没提|说没说|讲没讲|谈没谈|写没写)(?:到|及)?(?P<z>[^,，。;；?？!！]{2,30}?)[?？。!！]*$"),
              # "有人谈<Z>吗", "有人提过<Z>吗" (not 提议/建议: a proposal's wording may differ from the question's)
              re.compile(r"有人(?:提过|谈过|讲过|说过|谈|讲)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?吗[?？。!！]*$"))
-SCOPED_FOCUS_CUE = re.compile(r"(?:对|关于|就)(?P<z>[^,，。;；?？!！]{2,30}?)(?:有(?:什么|哪些|何)|提了|提出了?|是怎么|怎么|如何"
-                              r"|的(?:建议|看法|意见|主张))")
+SCOPED_FOCUS_CUE = (re.compile(r"(?:对|关于|就)(?P<z>[^,，。;；?？!！]{2,30}?)(?:有(?:什么|哪些|何)|提了|提出了?|是怎么|怎么|如何"
+                               r"|的(?:建议|看法|意见|主张))"),
+                    # "<a proposer>建议<Z>了吗": did they propose Z
+                    re.compile(r"(?:建议|提议|提出|主张|提)过?了?(?P<z>[^,，。;；?？!！]{2,30}?)了?吗[?？。!！]*$"))
 # "<a type>以外的…": an exclusion without 除了
 NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?:以外|之外)的")
 # asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
@@ -415,7 +419,7 @@ class QuestionParser:
         fm = next((m for rx in FOCUS_CUE if (m := rx.search(question))), None)
         if fm is None and (mentioned or types):
             # "<a proposer>对<Z>有什么建议": their proposals are the place, Z is what is asked
-            fm = SCOPED_FOCUS_CUE.search(question)
+            fm = next((m for rx in SCOPED_FOCUS_CUE if (m := rx.search(question))), None)
         q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
         q["titles"] = self._quoted_titles(question)
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):

@@ -130,11 +130,13 @@ class Features:
     def idf(self, term: str) -> float:
         return self._idf.get(term, self._idf_unknown)
 
-    def coverage(self, terms: Sequence[str], text: str, lenient: bool = False, near: dict | None = None) -> float:
+    def coverage(self, terms: Sequence[str], text: str, lenient: bool = False, near: dict | None = None,
+                 whole: bool = False) -> float:
         """IDF-weighted share of the topic terms that occur in `text` (a substring test, so 产业园区
         is found inside 某某产业园区); an absent compound earns half the share of its pieces
         that occur (研究院所 vs 院所). With `near` (term -> credit, termsim.py), an absent term
-        earns its credit when that is more: the soft coverage of a paraphrase."""
+        earns its credit when that is more: the soft coverage of a paraphrase. `whole`: terms count
+        only whole (what a yes/no question asks about is there or not)."""
         if not terms:
             return 0.0
         total = got = 0.0
@@ -146,6 +148,8 @@ class Features:
                 got += w
                 continue
             share = 0.0
+            if whole:
+                continue
             if pieces:
                 share = 0.5 * sum(x in text for x in pieces) / len(pieces)
             elif lenient:  # picking sentences inside a chosen proposal: 园区 ~ 产业园
@@ -373,7 +377,7 @@ class Selector:
         True when the conversation or the catalogue has already settled it; None: the threshold
         decides (`assistant eval --calibrate` fits it on the questions left to it)."""
         top = ranked[0]
-        if q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id]) < FOCUS_MIN:
+        if q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id], whole=True) < FOCUS_MIN:
             return False  # where to look was found, what was asked about was not
         if q.intent == "followup" and len(ranked) == 1 and (q.proposers or q.restrict):
             # a follow-up about the one proposal of the proposer being discussed: the conversation

@@ -140,6 +140,13 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert not engine.answerer.answer("钱进委员对网约车司机的社保缴纳有什么建议？").found
     assert engine.answerer.answer("钱进委员对网约车平台监管有什么建议？").found
     assert not p.parse("对网约车司机的社保缴纳有什么建议？").focus   # no proposer named: the threshold decides
+    # yes/no without 吗, and "<a proposer>建议<Z>了吗"
+    assert p.parse("钱进讲网约车时提没提出租车？").focus == ("出租车",)
+    assert p.parse("钱进讲网约车时说到出租车没有？").focus == ("出租车",)
+    assert p.parse("民建建议建冷库了吗？").focus
+    assert not engine.answerer.answer("钱进讲网约车时提没提出租车？").found
+    # what is asked about counts only whole: 冷链 alone does not cover 冷链保险
+    assert not engine.answerer.answer("民建讲冷链物流时提到冷链保险没有？").found
 
 
 def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
