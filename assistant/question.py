@@ -97,16 +97,16 @@ def _role_words() -> tuple[re.Pattern, dict]:
     return re.compile("|".join(re.escape(w) for w in sorted(qualifies, key=len, reverse=True))), qualifies
 
 
-# An office word is asked about ("哪些常委…", "以副主委身份…", "由正职上台…") when a question word
+# An office word is asked about ("哪些<office>…", "以<office>身份…", "由<office>…") when a question word
 # or a framing verb stands beside it; "常委会议" is a meeting, and "常委<a name>" names a person.
-_ROLE_BEFORE = re.compile(r"(?:哪|几|哪些|哪几位|以|是|作为|身为|担任|由|有|其他|其余|所有|各位|这些|那些|、)$")
-_ROLE_AFTER = re.compile(r"^(?:身份|们|都|上台|发言|的有|的发言|有哪|有谁|中|里|当中|之中|、|和|与|或|[?？,，。!！]|$)")
+_ROLE_BEFORE = re.compile(r"(?:哪|几|哪些|哪几位|以|是|作为|身为|担任|由|有|其他|其余|所有|各位|这些|那些|、)$|^$")
+_ROLE_AFTER = re.compile(r"^(?:身份|们|都|上台|发言|讲话|的有|的发言|有哪|有谁|中|里|当中|之中|、|和|与|或|[?？,，。!！]|$)")
 
 
 def role_scope(text: str, names=(), anywhere: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(printed roles that qualify, the words they came from). `names`: people the question
     names; an office beside one of them says who they are, not whom to select. `anywhere`: every
-    office word counts (inside a negation: "不是常委的")."""
+    office word counts (inside a negation: "不是<office>的")."""
     rx, qualifies = _role_words()
     roles, words = [], []
     for m in rx.finditer(text):
@@ -226,7 +226,7 @@ _UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
 # A question about the meeting itself (its theme, how many reports), not about one proposal.
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
-# the question is about the collection as a whole ("这些材料…", "这次专题议政…", "各单位交…", "这26篇…"),
+# the question is about the collection as a whole ("这些材料…", "本次议政…", "各单位交…", "这 N 篇…"),
 # not about one proposal in it, unless it asks who proposed something or whether anyone did
 META_SET_CUE = re.compile(r"这些(?:材料|调研报告|报告|提案|发言|建议)|(?:这|本|此)次(?:专题)?(?:议政|协商|会议|活动|常委会议?)"
                           r"|这个(?:栏目|专题|活动)|各单位(?:交|提交|报送|报)|这\d+[篇份件]")
@@ -309,8 +309,8 @@ class Query:
     widened: str = ""               # a scope that matched nothing and was dropped
     intent: str = "what"            # who / what / list / detail / meta / followup
     focus: tuple[str, ...] = ()     # "<X>讲<Y>时有没有提到<Z>": the terms of Z, which an answer must contain
-    roles: tuple[str, ...] = ()     # offices asked for ("哪些常委…"): a proposal qualifies by a member's printed role
-    exclude_roles: tuple[str, ...] = ()  # "不是常委的…"
+    roles: tuple[str, ...] = ()     # offices asked for ("哪些<office>…"): a proposal qualifies by a member's printed role
+    exclude_roles: tuple[str, ...] = ()  # "不是<office>的…"
 
 
 class QuestionParser:
@@ -395,7 +395,7 @@ class QuestionParser:
         mentioned = self.names.mentioned(positive)
         meetings, meeting_words = self.meeting_words.match(question)
         bare = self.names.strip(positive)
-        for w in meeting_words:  # "新北区政协四届一次会议" names a meeting, not the 区县 type
+        for w in meeting_words:  # "某区政协N届M次会议" names a meeting, not the 区县 type
             bare = bare.replace(w, " ")
         types, type_words, inside = type_scope(bare)
         people = self.names.mentioned(question)

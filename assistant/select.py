@@ -205,7 +205,7 @@ class Selector:
             else:
                 q = replace(q, widened="、".join(q.meetings), meetings=())
         if q.roles or q.exclude_roles:
-            # by the office printed beside a member ("哪些常委…", "不是常委的…")
+            # by the office printed beside a member ("哪些<office>…", "不是<office>的…")
             scoped = [p for p in pool if (not q.roles or set(p.roles) & set(q.roles))
                       and not set(p.roles) & set(q.exclude_roles)]
             if scoped:

@@ -55,14 +55,14 @@ def test_which_standing_members_spoke(engine):
 
 
 def test_speaking_in_an_office(engine):
-    assert _ids(engine.answerer.answer("以副主委身份发言的有哪几位？")) == ["03"]
-    assert _ids(engine.answerer.answer("由正职上台发言的有哪些？")) == ["04"]
-    assert _ids(engine.answerer.answer("副职发言的有哪些？")) == ["03", "05"]
+    assert _ids(engine.answerer.answer("哪几位副主委上台讲了话？")) == ["03"]
+    assert _ids(engine.answerer.answer("由正职出面讲话的是哪篇？")) == ["04"]
+    assert _ids(engine.answerer.answer("副职讲话的都是谁？")) == ["03", "05"]
 
 
 def test_plain_members_and_not_standing_members(engine):
-    assert _ids(engine.answerer.answer("发言人是普通委员的有哪几位？")) == ["02"]
-    assert _ids(engine.answerer.answer("发言人不是常委的有哪几位？")) == ["02", "03", "04", "05"]
+    assert _ids(engine.answerer.answer("普通委员发言的都有谁？")) == ["02"]
+    assert _ids(engine.answerer.answer("讲话的人里不是常委的有谁？")) == ["02", "03", "04", "05"]
 
 
 def test_an_office_with_a_topic(engine):
@@ -71,13 +71,13 @@ def test_an_office_with_a_topic(engine):
 
 
 def test_an_office_that_nobody_holds_widens_and_says_so(engine):
-    out = engine.answerer.answer("以副主席身份发言的有哪些？")
+    out = engine.answerer.answer("哪些副主席讲了话？")
     assert "没有找到副主席的建议" in out.answer
 
 
 def test_role_scope_only_where_the_office_is_asked_about():
     assert role_scope("有哪些常委发言")[1] == ("常委",)
-    assert role_scope("以副主委身份发言的")[0][:1] == ("副主委",)
+    assert role_scope("作为副主委讲话的")[0][:1] == ("副主委",)
     assert role_scope("这次常委会议讲了什么") == ((), ())          # a meeting, not an office
     assert role_scope("常委何卫东讲了什么", names=("何卫东",)) == ((), ())   # names a person
     assert role_scope("哪些委员发言了") == ((), ())                   # bare 委员 is every member
