@@ -46,3 +46,20 @@ def real_settings(tmp_path_factory) -> Settings:
 def real_engine(real_settings):
     from assistant.engine import Engine
     return Engine.open(real_settings)
+
+
+def engine_on(root, files: dict, *, dense: bool = False):
+    """An engine (hash embedder) over `files` ({name: text}) written to root/corpus/proposals;
+    without `dense`, the dense margin is left out of the found decision (a hash embedder's
+    cosines have no fitted scale)."""
+    from dataclasses import replace
+
+    from assistant.engine import Engine
+    (root / "corpus" / "proposals").mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (root / "corpus" / "proposals" / name).write_text(text, encoding="utf-8")
+    eng = Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=root / "corpus",
+                                        index_dir=root / "index"))
+    if not dense:
+        eng.answerer.cal = replace(eng.answerer.cal, margin_weight=0.0)
+    return eng

@@ -2,12 +2,10 @@
 the office printed beside each member is kept on the proposal, named in answers and filterable."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from assistant.config import Settings
 from assistant.question import role_scope
+from conftest import engine_on
 
 CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
 1,建设城市绿道网络,民盟丙市委会,市政协常委吴海平,丙市政协六届二次会议,2023,建议串联公园和河道建设城市绿道网络，完善驿站和标识系统。
@@ -21,14 +19,7 @@ CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from assistant.engine import Engine
-    root = tmp_path_factory.mktemp("roles")
-    (root / "corpus" / "proposals").mkdir(parents=True)
-    (root / "corpus" / "proposals" / "丙市2023.csv").write_text(CATALOGUE, encoding="utf-8")
-    eng = Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=root / "corpus",
-                                        index_dir=root / "index"))
-    eng.answerer.cal = replace(eng.answerer.cal, margin_weight=0.0)
-    return eng
+    return engine_on(tmp_path_factory.mktemp("roles"), {"丙市2023.csv": CATALOGUE})
 
 
 def _ids(out) -> list[str]:

@@ -2,12 +2,11 @@
 organisation, exclusions, short names of people's organisations, counts and positions."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from assistant.answer import Turn
 from assistant.config import Settings
+from conftest import engine_on
 
 CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
 1,加快冷链物流体系建设,民建甲市委会,王一鸣,甲市政协九届三次会议,2024,建议规划建设冷链物流园区，完善农产品冷链配送网络。
@@ -23,14 +22,7 @@ CATALOGUE = """序号,标题,提案者,发言人,会议,年份,内容
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from assistant.engine import Engine
-    root = tmp_path_factory.mktemp("scope")
-    (root / "corpus" / "proposals").mkdir(parents=True)
-    (root / "corpus" / "proposals" / "甲市2024.csv").write_text(CATALOGUE, encoding="utf-8")
-    eng = Engine.open(Settings.from_env({}, model="hash-bigram-256", corpus_dir=root / "corpus",
-                                        index_dir=root / "index"))
-    eng.answerer.cal = replace(eng.answerer.cal, margin_weight=0.0)
-    return eng
+    return engine_on(tmp_path_factory.mktemp("scope"), {"甲市2024.csv": CATALOGUE})
 
 
 def _ids(out) -> list[str]:
