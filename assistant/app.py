@@ -170,6 +170,11 @@ def _who(proposers: Sequence[str], kind: str = "proposal") -> str:
     return {"intro": "导语", "policy": "政策文本"}.get(kind, "—")
 
 
+def with_roles(names: Sequence[str], roles: Sequence[str]) -> list[str]:
+    """"某某（常委）": the office printed beside a member, so a reviewer sees it was read."""
+    return [f"{n}（{r}）" if r else n for n, r in zip(names, list(roles) + [""] * len(names))]
+
+
 def _type_label(p) -> str:
     return p.proposer_type or {"intro": "导语", "policy": "政策文本"}.get(p.kind, "")
 
@@ -429,7 +434,7 @@ def _meeting_of(engine, p) -> str:
 
 
 def proposal_rows(engine) -> list[list[str]]:
-    return [[p.proposal_id, p.title, _who(p.proposers, p.kind), _type_label(p), _meeting_of(engine, p)]
+    return [[p.proposal_id, p.title, _who(with_roles(p.proposers, p.roles), p.kind), _type_label(p), _meeting_of(engine, p)]
             for p in engine.index.proposals.values()]
 
 
@@ -478,7 +483,7 @@ UPLOAD_HELP = ("**上传一个合集**（一次上传的文件为一个合集，
 def preview_rows(preview) -> list[list[str]]:
     if preview is None:
         return []
-    return [[i.file, i.item, i.title, "、".join(i.proposers) or ("政策文本" if i.kind == "policy" else "—"),
+    return [[i.file, i.item, i.title, "、".join(with_roles(i.proposers, i.roles)) or ("政策文本" if i.kind == "policy" else "—"),
              "、".join(i.proposer_types) or ("政策文本" if i.kind == "policy" else ""),
              "" if i.kind == "policy" else (i.meeting or colls.NO_MEETING)] for i in preview.items]
 

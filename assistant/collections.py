@@ -59,6 +59,7 @@ class Item:
     proposer_types: tuple[str, ...]
     meeting: str                   # Meeting label, "" when none
     kind: str                      # "proposal", "policy" (never "intro": those are counted apart)
+    roles: tuple[str, ...] = ()    # one per proposer: a member's office as printed (常委, 副主委), else ""
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,8 @@ def _parse(staging: Path, kind: str, name: str, stored: list[str]) -> tuple[list
         per_file[f] = per_file.get(f, 0) + 1
         types = tuple(getattr(p, "proposer_types", ()) or ()) or tuple(t for t in p.proposer_type.split("、") if t)
         items.append(Item(f, getattr(p, "item", "") or str(per_file[f]), p.title, tuple(p.proposers), types,
-                          meeting_label(p, doc), "policy" if p.kind == "policy" else p.kind))
+                          meeting_label(p, doc), "policy" if p.kind == "policy" else p.kind,
+                          tuple(getattr(p, "roles", ()) or ())))
     # problems: "file: 第 N 行: message" or "file: message" (file relative to the staging corpus)
     failed = {f for f, n in per_file.items() if n == 0 and f in stored}
     by_name = sorted(stored, key=len, reverse=True)

@@ -138,6 +138,11 @@ def parse_one(text: str) -> tuple[ProposerRef, ...]:
         return (ProposerRef(m["org"], "界别", s), ProposerRef(m["name"], MEMBER, s, role=m["role"]))
     if m := P["titled_member"].match(s):
         return (ProposerRef(m["name"], MEMBER, s, role=m["role"]),)
+    if ((m := P["officer"].match(flat)) and m["pre"] and _member_name(m["name"])
+            and placed(org := parse_one(m["pre"])) and all(r.type != MEMBER for r in org)):
+        # "某党派市委副主委 某某": a member holding an office in an organisation that is named too
+        # (before classify, which would take the whole string for the organisation's name)
+        return org + (ProposerRef(m["name"], MEMBER, s, role=m["role"]),)
     t = classify(flat)
     if t != OTHER:
         return (ProposerRef(flat, t, s),)
@@ -148,6 +153,8 @@ def parse_one(text: str) -> tuple[ProposerRef, ...]:
             # "社法委员" is no person: a member's name never ends in a committee word
             if key == "member_suffix" and (P["committee"].search(name) or name.endswith(("会", "组"))):
                 continue
+            if key == "officer" and _common_word(name):
+                continue  # "某政协主席会议" is a meeting, not an officer named 会议
             return (ProposerRef(name, MEMBER, s, role=m["role"]),)
     return (ProposerRef(flat, OTHER, s),)
 
@@ -167,6 +174,8 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     whole = parse_one(s)
     if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
         return whole  # one member with titles, not a list split at the 、 after the role
+    if len(whole) > 1 and placed(whole) and whole[-1].type == MEMBER and whole[-1].role:
+        return mark_speakers(whole)  # an organisation and its officer, read as one string
     head, sep, last = s.rpartition(" ")
     if (sep and _member_name(last) and not _patterns()["role_only"].match(head.replace(" ", ""))
             and placed(org := parse_proposers(head)) and all(r.type != MEMBER for r in org)):

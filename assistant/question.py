@@ -249,8 +249,18 @@ PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这�
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+# what may follow the verb of a question's frame ("…提过建议吗", "…说了什么"): no topic
+_FRAME_TAIL = r"(?:过|了|到|及|出|起|建议|意见|主张|什么|哪些|吗|没有|没|呢|的)*[?？。!！]*$"
 # "…有没有提到<Z>", "…提到<Z>了吗": Z is what is asked; the rest only says where to look
-FOCUS_CUE = (re.compile(r"(?:有没有|是否|有无)人?(?:提到|提及|说到|谈到|讲到|涉及|写到|建议|提议|主张|关于|提|说|谈|讲)过?了?"
+FOCUS_CUE = (
+             # the topic first: "<Z>方面，哪家提了建议", "<Z>，有没有哪家专门提过" (a 这/那 in the second
+             # clause points back at a claim, "…，有人这么主张吗", which a proposal may word otherwise)
+             re.compile(r"^(?P<z>[^,，。;；?？!！—]{2,30}?)(?:方面|这块|这一块|领域)[,，]\s*[^这那,，。;；]{0,14}?"
+                        r"(?:提|建议|说|谈|讲|涉及|写)" + _FRAME_TAIL),
+             # (TOPIC_FIRST: only when the first clause names a topic, see QuestionParser._claim)
+             re.compile(r"^(?P<z>[^,，。;；?？!！—]{2,30}?)[,，]\s*(?:有没有|有无|是否有|是否|有)(?:人|谁|哪)?[^这那,，。;；]{0,10}?"
+                        r"(?:提|建议|说|谈|讲|涉及|写)" + _FRAME_TAIL),
+             re.compile(r"(?:有没有|是否|有无)人?(?:提到|提及|说到|谈到|讲到|涉及|写到|建议|提议|主张|关于|提|说|谈|讲)过?了?"
                         r"(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?[?？。!！]*$"),
              re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:(?:了|没有)?吗|没有|没)[?？。!！]*$"),
              # "提没提<Z>", "说没说到<Z>"
@@ -261,6 +271,9 @@ SCOPED_FOCUS_CUE = (re.compile(r"(?:对|关于|就)(?P<z>[^,，。;；?？!！]{
                                r"|的(?:建议|看法|意见|主张))"),
                     # "<a proposer>建议<Z>了吗": did they propose Z
                     re.compile(r"(?:建议|提议|提出|主张|提)过?了?(?P<z>[^,，。;；?？!！]{2,30}?)了?吗[?？。!！]*$"))
+TOPIC_FIRST = 1
+# words that make a clause a claim: modal and function words a topic's name does not hold
+CLAIM_WORDS = frozenset("要 把 让 也 都 能 应 该 别 不 往 给 再 更 想 将 可以 需要 应该 应当 能够 希望 必须".split())
 # "<a type>以外的…": an exclusion without 除了
 NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?:以外|之外)的")
 # asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
@@ -349,6 +362,11 @@ class QuestionParser:
         return {w for w, n in df.items() if n / len(props) > share}
 
 
+    def _claim(self, text: str) -> bool:
+        """A clause that states something ("…也要动手改造"), not a topic named ("…的培养"): a
+        proposal may word a claim otherwise, so it is no focus that must occur whole."""
+        return any(w in CLAIM_WORDS for w, _, _ in self.analyzer.spans(text))
+
     def topic_terms(self, text: str) -> list[str]:
         """Content words of a question: no scaffolding, no proposer names, no type words.
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
@@ -416,7 +434,8 @@ class QuestionParser:
                  roles=roles, exclude_roles=exclude_roles,
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
-        fm = next((m for rx in FOCUS_CUE if (m := rx.search(question))), None)
+        fm = next((m for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
+                   and (i != TOPIC_FIRST or not self._claim(m.group("z")))), None)
         if fm is None and (mentioned or types):
             # "<a proposer>对<Z>有什么建议": their proposals are the place, Z is what is asked
             fm = next((m for rx in SCOPED_FOCUS_CUE if (m := rx.search(question))), None)

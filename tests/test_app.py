@@ -430,6 +430,9 @@ def test_header_and_rows_show_meetings(hash_engine):
     assert "市政协十四届十九次常委会议" in label and n == 26
     rows = appmod.proposal_rows(hash_engine)
     assert all(len(r) == 5 for r in rows) and rows[1][4] == label
+    # a member's office is shown beside the name, so a reviewer sees it was read
+    assert appmod.with_roles(["民盟某市委", "李某"], ["", "副主委"]) == ["民盟某市委", "李某（副主委）"]
+    assert appmod.with_roles(["王某"], []) == ["王某"]
     html_ = appmod.preview_html(None) + appmod.problems_html([])
     assert "解析预览" in html_
 

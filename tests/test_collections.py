@@ -85,6 +85,18 @@ def test_stage_previews_items_and_problems_without_touching_the_corpus(corpus_di
     assert tree_digest(corpus_dir) == before
 
 
+def test_preview_keeps_the_offices_of_members(corpus_dir, tmp_path):
+    f = tmp_path / "职务.csv"
+    f.write_text("序号,标题,提案者,会议\n1,关于发展夜间经济的建议,市政协常委 王某某,市政协十五届三次会议\n"
+                 "2,关于建设口袋公园的建议,民盟某市委副主委 李某,市政协十五届三次会议\n", encoding="utf-8")
+    p = colls.stage([f], corpus_dir)
+    try:
+        got = [(i.proposers, i.roles) for i in p.items]
+        assert got == [(("王某某",), ("常委",)), (("民盟某市委", "李某"), ("", "副主委"))]
+    finally:
+        colls.discard(p)
+
+
 def test_unparseable_files_are_fatal_problems_by_file(corpus_dir, uploads):
     before = tree_digest(corpus_dir)
     p = colls.stage([uploads / "养老.txt", uploads / "evil.exe", uploads / "empty.txt", uploads / "broken.docx",

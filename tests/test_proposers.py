@@ -81,6 +81,17 @@ def test_heading_with_a_bare_name_a_titled_member_or_on_behalf_of():
     assert [(r.name, r.type, r.speaker) for r in refs] == [("李某某", M, True), ("农工党中央", P, False)]
 
 
+def test_an_officer_of_a_named_organisation():
+    # "某党派市委副主委 某某": the organisation is named on its own, the member keeps the office
+    for text in ("民盟某某市委副主委 李某", "民盟某某市委副主委李某"):
+        assert [(r.name, r.type, r.role, r.speaker) for r in parse_proposers(text)] == [
+            ("民盟某某市委", P, "", False), ("李某", M, "副主委", True)]
+    assert [(r.name, r.type, r.role) for r in parse_proposers("某市工商联副主席 王某某")] == [
+        ("某市工商联", W, ""), ("王某某", M, "副主席")]
+    # an office word before a common word is no member ("主席会议" is a meeting)
+    assert M not in [r.type for r in parse_proposers("某市政协主席会议")]
+
+
 def test_short_names_a_user_may_type():
     assert short_names("某某市政协社会和法制委员会") == ("社法委",)
     assert "人资环委" in short_names("某市政协人口资源环境建设委员会")

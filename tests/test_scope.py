@@ -141,6 +141,21 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert not engine.answerer.answer("民建讲冷链物流时提到冷链保险没有？").found
 
 
+def test_a_topic_named_first_is_the_focus(engine):
+    p, a = engine.answerer.parser, engine.answerer
+    # "<Z>方面，…提…", "<Z>，有没有…提过": Z is what is asked about
+    assert p.parse("冷链物流方面，哪家提了建议？").focus == tuple(p.topic_terms("冷链物流"))
+    assert p.parse("社区养老，有没有哪家专门提过？").focus == tuple(p.topic_terms("社区养老"))
+    assert not a.answer("冷链物流的碳排放核算方面，哪家提了建议？").found
+    assert not a.answer("出租车牌照拍卖，有没有哪家专门提过？").found
+    assert a.answer("冷链物流方面，哪家提了建议？").found
+    # a claim in the first clause, or a 这/那 pointing back at it, leaves the decision to the threshold
+    assert not p.parse("河道也要定期清淤、岸线要绿化，有人提过吗").focus
+    assert not p.parse("河道定期清淤，有人这么建议过吗？").focus
+    # after the verb only the frame may follow: a topic there is the focus ("…有没有人提到<Z>")
+    assert p.parse("冷链物流方面，有没有人提到冷链保险").focus == tuple(p.topic_terms("冷链保险"))
+
+
 def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
     from assistant.engine import Engine
     (tmp_path / "corpus" / "proposals").mkdir(parents=True)
