@@ -193,7 +193,7 @@ def test_precedent_and_browse_tabs(page):
 CATALOGUE = ("序号,标题,提案者,会议\n"
              "1,关于建设城市口袋公园的建议,民盟郑州市委会,市政协十五届三次会议\n"
              "2,关于推进老旧小区加装电梯的建议,九三学社郑州市委会,市政协十五届三次会议\n"
-             "3,关于发展夜间经济打造消费新场景的建议,民建郑州市委会,市政协十五届三次会议\n")
+             "3,关于发展夜间经济打造消费新场景的建议,民建郑州市委会副主委 王某,市政协十五届三次会议\n")
 DOCX_LINES = ["标题：关于加强城市内涝治理的建议", "提案者：民进郑州市委会", "会议：市政协十五届三次会议",
               "近年来我市汛期内涝频发，城市排水能力不足。建议加快建设海绵城市，改造易涝点排水管网，"
               "建立内涝风险预警平台，汛前开展隐患排查。"]
@@ -283,7 +283,7 @@ def test_corpus_tab_upload_preview_import_ask_remove(browser, corpus_served, tmp
         _wait_idle(page)
         rows = table.inner_text()
         for want in ("十五届三次目录.csv", "内涝治理.docx", "关于加强城市内涝治理的建议", "民盟郑州市委会",
-                     "民进郑州市委会", "民主党派", "十五届三次会议"):
+                     "民进郑州市委会", "民主党派", "十五届三次会议", "王某（副主委）"):
             assert want in rows, want
         assert "4 份建议" in report.inner_text() and "没有发现问题" in report.inner_text()
         assert not (corpus_dir / "proposals" / COLLECTION).exists()  # nothing stored before accepting
