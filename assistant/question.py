@@ -281,6 +281,10 @@ EXISTENCE_CUE = re.compile(r"有没有|有无|是否有|有人|谁|哪|吗[?？�
 # asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
 OTHER_PROPOSAL_CUE = re.compile(r"别的|其他|其它|另外|另一")
 ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议")
+# asks for one more proposal than those just cited ("还有哪篇…也有", "另一篇"): those are left out
+OTHER_DOC_CUE = re.compile(r"还有(?:哪|一)(?:篇|份|几篇|几份)|还有哪些(?:报告|建议|发言|提案)|另(?:一|外一)(?:篇|份)")
+# the words quoted are the text's ("“…”这句话", "正文里"), even when they read like a title
+TEXT_QUOTE_CUE = re.compile(r"这句|这段|这话|原话|原文|正文|句子")
 SAME_TITLE_CUE = re.compile(r"(一样|相同|同样|同名).{0,4}(题目|标题)|(题目|标题).{0,4}(一样|相同|同样)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _TAG = re.compile(r"<[^>]{0,200}>")
@@ -477,13 +481,15 @@ class QuestionParser:
                 q["exclude_proposers"] = prev_props
             elif "其中" in question and prev_ids:
                 q["restrict"] = prev_ids
+            elif OTHER_DOC_CUE.search(question) and prev_ids:
+                pass  # another proposal, whoever made it: the ones just cited are excluded below
             elif pronoun or ANOTHER_PROPOSAL_CUE.search(question) or (elliptic and not types):
                 q["proposers"] = prev_props
                 if not prev_props and prev_ids:
                     q["restrict"] = prev_ids
                 if not terms and not ANOTHER_PROPOSAL_CUE.search(question):
                     q["text"] = f"{question} {prev_query}"
-            if ANOTHER_PROPOSAL_CUE.search(question) and prev_ids:
+            if (ANOTHER_PROPOSAL_CUE.search(question) or OTHER_DOC_CUE.search(question)) and prev_ids:
                 q["exclude"] = prev_ids
         return Query(**q, intent="followup")
 
@@ -491,8 +497,9 @@ class QuestionParser:
         # a phrase quoted in “…” that only contains a title ("“<title>力度”") quotes the text, not the title
         quotes = [re.sub(r"\s", "", m.group(1)) for m in _QUOTED.finditer(question)]
         squeezed = re.sub(r"[\s《》“”\"'「」]", "", question)
+        text_quote = bool(TEXT_QUOTE_CUE.search(question)) and not TITLE_CUE.search(question)
         found = {t for i in range(len(squeezed)) for sq, t in self._titles.get(squeezed[i:i + TITLE_KEY], ())
-                 if squeezed.startswith(sq, i) and not any(sq in x and sq != x for x in quotes)}
+                 if squeezed.startswith(sq, i) and not any(sq in x and (sq != x or text_quote) for x in quotes)}
         return tuple(sorted(found, key=self._title_rank.__getitem__))
 
 

@@ -156,6 +156,30 @@ def test_a_topic_named_first_is_the_focus(engine):
     assert p.parse("冷链物流方面，有没有人提到冷链保险").focus == tuple(p.topic_terms("冷链保险"))
 
 
+COLD_CHAIN = """序号,标题,提案者,发言人,会议,内容
+1,完善冷链物流标准体系,民建丙市委会,,丙市政协三届二次会议,建议制定冷链物流地方标准，推动检测互认。
+2,建设冷链物流园区,民盟丙市委会,,丙市政协三届二次会议,建议规划冷链物流园区，完善冷链物流标准体系，引进龙头企业。
+3,加强河道生态治理,丙市政协人口资源环境委员会,,丙市政协三届二次会议,建议推进河道清淤和岸线绿化。
+"""
+
+
+def test_a_quoted_sentence_and_one_more_proposal(tmp_path):
+    a = engine_on(tmp_path, {"丙市.csv": COLD_CHAIN}).answerer
+    p = a.parser
+    # words quoted as a sentence are the text's, even where they read like a title
+    assert p.parse("题目是“完善冷链物流标准体系”的发言是谁讲的？").titles == ("完善冷链物流标准体系",)
+    assert p.parse("“完善冷链物流标准体系”这句话出自哪篇发言？").titles == ()
+    # "还有一篇/还有哪篇…": another proposal, whoever made it; the one just cited is left out
+    first_q = "题目是“完善冷链物流标准体系”的发言是谁讲的？"
+    first = a.answer(first_q)
+    assert _ids(first) == ["01"]
+    turns = [Turn(first_q, first)]
+    q = p.parse("还有一篇题目里也带“冷链物流”，是谁提的？", turns)
+    assert q.proposers == () and q.exclude == (first.citations[0].proposal_id,)
+    out = a.answer("“完善冷链物流标准体系”这句话，还有哪篇发言的正文里也有？", turns)
+    assert out.found and _ids(out) == ["02"] and "民盟丙市委会" in out.answer
+
+
 def test_a_catalogue_line_is_the_answer_about_its_proposer(tmp_path):
     from assistant.engine import Engine
     (tmp_path / "corpus" / "proposals").mkdir(parents=True)
