@@ -231,7 +231,7 @@ META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件
 META_SET_CUE = re.compile(r"这些(?:材料|调研报告|报告|提案|发言|建议)|(?:这|本|此)次(?:专题)?(?:议政|协商|会议|活动|常委会议?)"
                           r"|这个(?:栏目|专题|活动)|各单位(?:交|提交|报送|报)|这\d+[篇份件]")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
-                          r"|哪[篇份件]|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到")
+                          r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到")
 # the question names the introduction itself ("导语里…", "按编者按的说法"): it is asked about, whatever the topic
 INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for

@@ -254,10 +254,13 @@ def test_an_aside_in_brackets_after_a_negation_is_asked_for(engine):
 
 def test_a_question_about_the_collection_as_a_whole_is_asked_of_its_introduction(sections_engine):
     a = sections_engine.answerer
-    for q in ("各单位交的这些材料是围绕什么写的？", "这2篇调研报告是在哪次常委会议上交流的"):
+    # (哪件事 asks which matter, not which proposal)
+    for q in ("各单位交的这些材料是围绕什么写的？", "这2篇调研报告是在哪次常委会议上交流的",
+              "各单位报送这些材料，是为哪件事出主意的？"):
         assert a.parser.parse(q).meta, q
         out = a.answer(q)
         assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"]
     # asking who proposed something, or whether anyone did, is about the proposals
     assert not a.parser.parse("这次专题议政中，谁建议建设铁水联运码头？").meta
     assert not a.parser.parse("这次会议有没有关于冷链物流的建议？").meta
+    assert not a.parser.parse("这些建议里，哪件是讲冷链物流的？").meta
