@@ -306,7 +306,7 @@ def place_of(name: str) -> str:
 
 def short_names(name: str) -> tuple[str, ...]:
     """Shorter forms a user may type for an organisation: the party's short name, a people's
-    organisation's, a special committee's (cppcc.json)."""
+    organisation's, a special committee's (cppcc.json), a local CPPCC's place."""
     P = _patterns()
     out = []
     if m := P["party"].search(name):
@@ -315,6 +315,8 @@ def short_names(name: str) -> tuple[str, ...]:
         out.append("工商联")
     if P["people"].search(name):  # 市总工会 -> 总工会, 工会; 市侨联 -> 侨联
         out += [w for w in knowledge()["people_orgs"] if w in name]
+    if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
+        out.append(place)  # 某某镇政协工作委员会 -> 某某镇: a place stands for its own CPPCC
     if name.endswith("委员会"):  # 某市政协社会和法制委员会 -> 社法委
         out += [c for x in knowledge()["special_committees"] if any(f"{st}委员会" in name for st in x["stems"])
                 for c in x["short"]]

@@ -152,6 +152,11 @@ def test_a_topic_named_first_is_the_focus(engine):
     # a claim in the first clause, or a 这/那 pointing back at it, leaves the decision to the threshold
     assert not p.parse("河道也要定期清淤、岸线要绿化，有人提过吗").focus
     assert not p.parse("河道定期清淤，有人这么建议过吗？").focus
+    # the meeting may sit between the topic and the frame; "有委员就<Z>发言吗" asks about Z too
+    assert p.parse("冷链物流，甲市政协九届三次会议上有人谈过吗？").focus == tuple(p.topic_terms("冷链物流"))
+    assert p.parse("甲市政协九届三次会议上，有委员就冷链保险发言吗？").focus == tuple(p.topic_terms("冷链保险"))
+    assert not a.answer("甲市政协九届三次会议上，有委员就冷链保险发言吗？").found
+    assert a.answer("甲市政协九届三次会议上，有委员就冷链物流发言吗？").found
     # after the verb only the frame may follow: a topic there is the focus ("…有没有人提到<Z>")
     assert p.parse("冷链物流方面，有没有人提到冷链保险").focus == tuple(p.topic_terms("冷链保险"))
 
