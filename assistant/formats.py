@@ -22,7 +22,7 @@ import csv
 import datetime as _dt
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Callable, Iterable
 
@@ -64,6 +64,9 @@ _NUMBERING = {
 # A number may skip this many (a lost item) and still continue the list; a bigger jump is a
 # number inside a body.
 _MAX_GAP = 3
+# "【<提案者>】<title>" opening each item (pages of speeches printed in digest form): a family of
+# its own, counted in order, whose bracket must hold a proposer
+_BRACKET_LEAD = re.compile(rf"[{_WS}]*【(?P<who>[^】\n]{{1,40}})】")
 _PAREN_TAIL = re.compile(r"[（(](?P<who>[^（）()\n]{1,40})[）)][ \t\r\u3000。.]*$")
 _PROPOSER_PREFIX_MAX = 40
 PLAIN_TITLE_MAX = 60
@@ -300,15 +303,18 @@ class _Mark:
     after: int         # offset just after the number marker
 
 
-def _numbered_run(text: str, lines: _Lines) -> list[_Mark] | None:
+def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] = lambda s: False) -> list[_Mark] | None:
     """The markers of the numbering family whose numbers repeat and increase."""
-    found: dict[str, list[_Mark]] = {f: [] for f in _NUMBERING}
+    found: dict[str, list[_Mark]] = {f: [] for f in (*_NUMBERING, "【】")}
     for i in range(len(lines)):
         s, e = lines.bounds(i)
         for fam, rx in _NUMBERING.items():
             if m := rx.match(text, s, e):
                 found[fam].append(_Mark(fam, _number(m.group(1)) or 0, i, m.end()))
                 break
+        else:
+            if (m := _BRACKET_LEAD.match(text, s, e)) and is_proposer(m.group("who")):
+                found["【】"].append(_Mark("【】", len(found["【】"]) + 1, i, m.start("who") - 1))
     best = None
     for fam, marks in found.items():
         if len(marks) < 2:
@@ -331,7 +337,7 @@ def _numbered_run(text: str, lines: _Lines) -> list[_Mark] | None:
 
 
 def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], bool]):
-    picked = _numbered_run(text, lines)
+    picked = _numbered_run(text, lines, is_proposer)
     if picked is None:
         return None
     run = picked  # numbers outside the run (a list nested in a body) stay in their item's body
@@ -356,6 +362,10 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
             problems.append(_problem(name, mk.line + 1, f"编号 {mk.value} 之后没有内容，已跳过。"))
             continue
         values, fields = {}, {}
+        if mk.family == "【】":  # the bracket holds the proposer; the title follows it
+            who = _BRACKET_LEAD.match(text, lines.bounds(mk.line)[0])
+            values["proposer_text"] = who.group("who").strip()
+            mk = replace(mk, after=who.end())
         # title: the rest of the marker's line, else the next non-empty line
         ts, te = strip_span(text, mk.after, lines.bounds(mk.line)[1])
         nxt = mk.line + 1

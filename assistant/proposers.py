@@ -93,6 +93,10 @@ def _patterns() -> dict:
         "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
         # 经济界委员陈俊杰
         "sector_member": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{1,12}}界(?:别组|别)?)(?P<role>{roles})(?P<name>{_CJK_NAME})$"),
+        # 李某委员（经济界）/ 民盟市委（张某）: two proposers, one in brackets
+        "bracketed": re.compile(r"^(?P<a>[^（()）]{2,40}?)\s*[（(](?P<b>[^（()）]{2,40})[）)]$"),
+        # 民盟省委会副主委: an organisation and an office in it (the member is named elsewhere)
+        "org_office": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{2,30}}?)(?P<role>{officers})$"),
         "role_only": re.compile(f"^[\u4e00-\u9fff]{{0,14}}?(?:{cppcc})?(?:{roles})$"),
         "bare_name": re.compile(f"^{_CJK_NAME}$"),
         "joiners": re.compile(f"(?:{_alts(k['joiners'])}|\\s+)"),
@@ -171,6 +175,8 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     s = _SPACE.sub(" ", text or "").strip()
     if not s:
         return ()
+    if (pair := _bracketed(s)) is not None:
+        return pair
     whole = parse_one(s)
     if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
         return whole  # one member with titles, not a list split at the 、 after the role
@@ -189,6 +195,34 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
 
 
 @lru_cache(maxsize=4096)
+def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
+    """"李某委员（经济界）", "张某委员（民盟省委会副主委）", "民盟市委（张某）": the organisation and the
+    member who spoke for it, the office (if printed) kept on the member; None when not both placed."""
+    P = _patterns()
+    m = P["bracketed"].match(s)
+    if not m:
+        return None
+    a, b = m["a"].strip(), m["b"].strip()
+    if P["role_only"].match(b) and len(ra := parse_proposers(a, member_field=True)) == 1 and ra[0].type == MEMBER:
+        word = re.search(f"(?:{_alts(knowledge()['member_roles'])})$", b).group(0)
+        return (ProposerRef(ra[0].name, MEMBER, s, role=ra[0].role or word),)  # "王某（市政协常委）"
+    role = ""
+    if (o := P["org_office"].match(b.replace(" ", ""))) and placed(parse_one(o["org"])):
+        b, role = o["org"], o["role"]
+    ra, rb = parse_proposers(a, bare_names=True), parse_proposers(b, bare_names=True)
+    if not (placed(ra) and placed(rb)):
+        return None
+    refs = ra + rb
+    members = [r for r in refs if r.type == MEMBER]
+    orgs = [r for r in refs if r.type != MEMBER]
+    if len(members) != 1 or not orgs:
+        return None
+    who = members[0]
+    # the office in the organisation says more than the 委员 that every member is
+    who = ProposerRef(who.name, MEMBER, who.printed, who.speaker, role or who.role)
+    return mark_speakers(tuple(orgs) + (who,))
+
+
 def _split(s: str) -> tuple[ProposerRef, ...] | None:
     """The segmentation at joiners with the most parts, every part placed; None if there is none."""
     P = _patterns()

@@ -200,7 +200,7 @@ def test_single_jilin_no_title_ascii_colons(corpora):
 
 
 # ----------------------------------------------------------------------------- hand-written: text
-PROPOSERS = {"民革市委会", "九三学社市委会", "民盟市委会", "致公党市委会"}
+PROPOSERS = {"民革市委会", "九三学社市委会", "民盟市委会", "致公党市委会", "王某委员（经济界）"}
 
 
 def is_proposer(s: str) -> bool:
@@ -224,6 +224,21 @@ def test_numbered_inline_and_trailing_proposers():
     assert (c.title, c.proposer_text) == ("关于推进丙改革的建议", "民革市委会、民盟市委会")
     assert (d.title, d.proposer_text) == ("关于丁的建议", "")
     assert [i.line for i in pc.items] == [5, 7, 9, 11]
+
+
+def test_bracketed_proposers_open_items():
+    # a digest of speeches: "【<proposer>】<title>", counted in order; a bracket without a proposer
+    # inside a body ("【案例】") opens nothing
+    text = ("# 大会发言摘登\n\n本次会议共有三位委员发言。\n\n"
+            "【民革市委会】关于加强甲工作的建议\n正文甲。\n【案例】某地做法。\n"
+            "【王某委员（经济界）】推进乙改革\n正文乙。\n")
+    pc = parse_text("digest.txt", text, is_proposer)
+    check_offsets(pc)
+    assert pc.layout == "numbered" and pc.text[slice(*pc.intro_span)] == "本次会议共有三位委员发言。"
+    a, b = pc.items
+    assert (a.item, a.title, a.proposer_text) == ("01", "关于加强甲工作的建议", "民革市委会")
+    assert pc.text[slice(*a.span)] == "【民革市委会】关于加强甲工作的建议\n正文甲。\n【案例】某地做法。"
+    assert (b.item, b.title, b.proposer_text) == ("02", "推进乙改革", "王某委员（经济界）")
 
 
 def test_numbered_unknown_prefix_stays_in_title():

@@ -92,6 +92,16 @@ def test_an_officer_of_a_named_organisation():
     assert M not in [r.type for r in parse_proposers("某市政协主席会议")]
 
 
+def test_a_proposer_in_brackets_beside_another():
+    got = lambda text: [(r.name, r.type, r.role, r.speaker) for r in parse_proposers(text)]
+    assert got("李某委员（经济界）") == [("经济界", F, "", False), ("李某", M, "委员", True)]
+    assert got("张某某委员（民盟某省委会副主委）") == [("民盟某省委会", P, "", False), ("张某某", M, "副主委", True)]
+    assert got("民盟某市委（张某）") == [("民盟某市委", P, "", False), ("张某", M, "", True)]
+    assert got("王某某（市政协常委）") == [("王某某", M, "政协常委", False)]
+    # a title with its proposer in brackets is not a proposer string
+    assert parse_proposers("关于加强耕地保护的建议（民盟某市委）")[0].name != "民盟某市委"
+
+
 def test_short_names_a_user_may_type():
     assert short_names("某某市政协社会和法制委员会") == ("社法委",)
     assert "人资环委" in short_names("某市政协人口资源环境建设委员会")
