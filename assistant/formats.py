@@ -67,6 +67,9 @@ _MAX_GAP = 3
 # "【<提案者>】<title>" opening each item (pages of speeches printed in digest form): a family of
 # its own, counted in order, whose bracket must hold a proposer
 _BRACKET_LEAD = re.compile(rf"[{_WS}]*【(?P<who>[^】\n]{{1,40}})】")
+# "<提案者>：<title>" opening each item without a number: a family like 【】, when the colon's left
+# side is a proposer and its right side reads as a title (no full stop)
+_COLON_LEAD = re.compile(rf"[{_WS}]*(?P<who>[^：:\n]{{2,40}}?)[{_WS}]*[：:][{_WS}]*(?P<rest>[^\n。！？]{{4,60}})[{_WS}]*$")
 _PAREN_TAIL = re.compile(r"[（(](?P<who>[^（）()\n]{1,40})[）)][ \t\r\u3000。.]*$")
 _PROPOSER_PREFIX_MAX = 40
 PLAIN_TITLE_MAX = 60
@@ -133,6 +136,12 @@ def _role(key: str) -> str | None:
         return _ROLE[k]
     bare = re.sub(r"[（(].*?[）)]", "", k)
     return _ROLE.get(bare)
+
+
+def is_key_line(line: str) -> bool:
+    """A header line of layout (d) ("会议：…", "提案人：…"): it ends a field, never a broken sentence."""
+    m = _KEYLINE.fullmatch(line.strip())
+    return bool(m) and _role(m.group("key")) is not None
 
 
 def _cn_int(s: str) -> int:
@@ -305,7 +314,7 @@ class _Mark:
 
 def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] = lambda s: False) -> list[_Mark] | None:
     """The markers of the numbering family whose numbers repeat and increase."""
-    found: dict[str, list[_Mark]] = {f: [] for f in (*_NUMBERING, "【】")}
+    found: dict[str, list[_Mark]] = {f: [] for f in (*_NUMBERING, "【】", "X：")}
     for i in range(len(lines)):
         s, e = lines.bounds(i)
         for fam, rx in _NUMBERING.items():
@@ -315,6 +324,9 @@ def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] =
         else:
             if (m := _BRACKET_LEAD.match(text, s, e)) and is_proposer(m.group("who")):
                 found["【】"].append(_Mark("【】", len(found["【】"]) + 1, i, m.start("who") - 1))
+            elif ((m := _COLON_LEAD.fullmatch(text, s, e)) and _role(_key(m.group("who"))) is None
+                  and is_proposer(m.group("who"))):
+                found["X："].append(_Mark("X：", len(found["X："]) + 1, i, m.start("who")))
     best = None
     for fam, marks in found.items():
         if len(marks) < 2:
@@ -366,6 +378,8 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
             who = _BRACKET_LEAD.match(text, lines.bounds(mk.line)[0])
             values["proposer_text"] = who.group("who").strip()
             mk = replace(mk, after=who.end())
+        elif mk.family == "X：":  # the proposer before the colon (taken below), the title after it
+            mk = replace(mk, after=lines.bounds(mk.line)[0])
         # title: the rest of the marker's line, else the next non-empty line
         ts, te = strip_span(text, mk.after, lines.bounds(mk.line)[1])
         nxt = mk.line + 1

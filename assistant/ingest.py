@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import AssistantError
+from .formats import is_key_line
 from .meeting import parse_meeting
 from .proposers import (MEMBER, OTHER, ProposerRef, find_inline, mark_speakers, parse_proposers, placed,
                         short_names, split_heading)
@@ -22,7 +23,8 @@ from .proposers import types as proposer_types
 from .records import Document, Proposal
 from .util import strip_span
 
-NORMALIZATION_VERSION = 3  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles
+NORMALIZATION_VERSION = 4  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
+# 4: a header line ends its paragraph, 【proposer】 digests, bracketed and listed proposers
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
 POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}
@@ -168,6 +170,7 @@ def normalize(raw: str) -> tuple[str, tuple, dict]:
             nxt = raw[ns:ne]
             # Short lines (titles, list items) are never page-broken body text.
             if (not body.startswith("#") and not nxt.startswith("#") and len(body) >= MIN_BROKEN_PARAGRAPH
+                    and not is_key_line(body.rsplit("\n", 1)[-1])
                     and body[-1] not in _TERMINAL and (_CJK.match(body[-1]) or body[-1] in "，,、")
                     and _CJK.match(nxt[0])
                     and not _BYLINE.match(nxt.strip())):

@@ -177,6 +177,13 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
         return ()
     if (pair := _bracketed(s)) is not None:
         return pair
+    parts = [x for x in _LIST_SEP.split(s) if x]
+    if len(parts) > 1 and (member_field or bare_names):
+        # "李某、赵某" in a 联名 or 提案者 field: one member each (the grammar alone places no bare name)
+        each = [parse_proposers(x, member_field=member_field, bare_names=bare_names) for x in parts]
+        if (all(placed(r) for r in each) and any(r[0].type == MEMBER for r in each)
+                and all(_member_name(x.name) for r in each for x in r if x.type == MEMBER)):
+            return mark_speakers(tuple(x for r in each for x in r))
     whole = parse_one(s)
     if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
         return whole  # one member with titles, not a list split at the 、 after the role
@@ -194,7 +201,9 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     return mark_speakers(refs)
 
 
-@lru_cache(maxsize=4096)
+_LIST_SEP = re.compile(r"[、，,；;]+")
+
+
 def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
     """"李某委员（经济界）", "张某委员（民盟省委会副主委）", "民盟市委（张某）": the organisation and the
     member who spoke for it, the office (if printed) kept on the member; None when not both placed."""
@@ -203,8 +212,9 @@ def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
     if not m:
         return None
     a, b = m["a"].strip(), m["b"].strip()
-    if P["role_only"].match(b) and len(ra := parse_proposers(a, member_field=True)) == 1 and ra[0].type == MEMBER:
-        word = re.search(f"(?:{_alts(knowledge()['member_roles'])})$", b).group(0)
+    first = re.split(r"[、，,]", b, maxsplit=1)[0]   # "（市政协委员、某公司董事长）": the office, then titles
+    if P["role_only"].match(first) and len(ra := parse_proposers(a, member_field=True)) == 1 and ra[0].type == MEMBER:
+        word = re.search(f"(?:{_alts(knowledge()['member_roles'])})$", first).group(0)
         return (ProposerRef(ra[0].name, MEMBER, s, role=ra[0].role or word),)  # "王某（市政协常委）"
     role = ""
     if (o := P["org_office"].match(b.replace(" ", ""))) and placed(parse_one(o["org"])):
@@ -223,6 +233,7 @@ def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
     return mark_speakers(tuple(orgs) + (who,))
 
 
+@lru_cache(maxsize=4096)
 def _split(s: str) -> tuple[ProposerRef, ...] | None:
     """The segmentation at joiners with the most parts, every part placed; None if there is none."""
     P = _patterns()

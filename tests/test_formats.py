@@ -241,6 +241,19 @@ def test_bracketed_proposers_open_items():
     assert (b.item, b.title, b.proposer_text) == ("02", "推进乙改革", "王某委员（经济界）")
 
 
+def test_proposer_colon_title_lines_open_items():
+    # no numbers: "<proposer>：<title>" lines; a colon inside a body sentence opens nothing
+    text = ("大会发言摘要\n\n民革市委会：关于加强甲工作的建议\n正文甲。群众反映：问题突出。\n"
+            "九三学社市委会：推进乙改革\n正文乙。\n")
+    pc = parse_text("colon.txt", text, is_proposer)
+    check_offsets(pc)
+    assert pc.layout == "numbered"
+    a, b = pc.items
+    assert (a.item, a.title, a.proposer_text) == ("01", "关于加强甲工作的建议", "民革市委会")
+    assert pc.text[slice(*a.span)] == "民革市委会：关于加强甲工作的建议\n正文甲。群众反映：问题突出。"
+    assert (b.item, b.title, b.proposer_text) == ("02", "推进乙改革", "九三学社市委会")
+
+
 def test_numbered_unknown_prefix_stays_in_title():
     pc = parse_text("x.txt", "1、某某：关于甲的建议\n2、关于乙的建议（某单位）\n", lambda s: False)
     assert [(i.title, i.proposer_text) for i in pc.items] == [("某某：关于甲的建议", ""), ("关于乙的建议（某单位）", "")]

@@ -136,6 +136,22 @@ def test_missing_corpus_and_registry_give_clear_errors(tmp_path):
         Registry.load(tmp_path / "c" / "proposers.json")
 
 
+def test_a_header_block_is_no_broken_paragraph(tmp_path):
+    # "会议：…" ends a field: the body after the blank line stays the body (it was once glued to the
+    # meeting and lost)
+    head = "案由：关于推动夜间经济发展的提案\n提案人：孙某某（市政协委员、某公司董事长）\n联名：周某、吴某\n会议：某市政协十五届三次会议"
+    body = "近年来我市夜间经济发展迅速，建议规划建设夜间消费集聚区，延长公共交通运营时间。"
+    text, _, meta = normalize(f"{head}\n\n{body}\n")
+    assert text == f"{head}\n\n{body}\n" and meta["page_breaks_joined"] == 0
+    (tmp_path / "proposals").mkdir()
+    (tmp_path / "proposals" / "夜间经济.txt").write_text(f"{head}\n\n{body}\n", encoding="utf-8")
+    (p,) = [p for p in load_corpus(tmp_path).proposals if p.kind == "proposal"]
+    assert p.text == body and p.title == "关于推动夜间经济发展的提案"
+    # the 提案人 with titles in brackets and the 联名 list are members each
+    assert p.proposers == ("孙某某", "周某", "吴某") and p.roles[0] == "政协委员"
+    assert set(p.proposer_types) == {"政协委员个人"}
+
+
 def test_normalize_only_deletes():
     raw = "正文一二三四五六七八九十" * 4 + "正文一\n\n段被分开。\n\n记者 张三 整理\n\n### 标题 民盟"
     text, segs, meta = normalize(raw)

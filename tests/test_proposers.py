@@ -98,6 +98,11 @@ def test_a_proposer_in_brackets_beside_another():
     assert got("张某某委员（民盟某省委会副主委）") == [("民盟某省委会", P, "", False), ("张某某", M, "副主委", True)]
     assert got("民盟某市委（张某）") == [("民盟某市委", P, "", False), ("张某", M, "", True)]
     assert got("王某某（市政协常委）") == [("王某某", M, "政协常委", False)]
+    assert got("孙某某（市政协委员、某公司董事长）") == [("孙某某", M, "政协委员", False)]
+    # a list of names in a 联名 or 提案者 field: one member each; titles before a name stay one member
+    assert [(r.name, r.type) for r in parse_proposers("李某、赵某某", member_field=True)] == [("李某", M), ("赵某某", M)]
+    assert [(r.name, r.type) for r in parse_proposers("王某某、李某", bare_names=True)] == [("王某某", M), ("李某", M)]
+    assert [r.name for r in parse_proposers("全国政协委员、某党派中央副主席 朱某某", member_field=True)] == ["朱某某"]
     # a title with its proposer in brackets is not a proposer string
     assert parse_proposers("关于加强耕地保护的建议（民盟某市委）")[0].name != "民盟某市委"
 
