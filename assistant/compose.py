@@ -11,6 +11,8 @@ from .records import Citation, Proposal
 from .select import Features, Ranked
 
 REC_CUE = re.compile(r"建议|要|应|需|加快|推进|建立|完善|加大|强化|打造|提升|鼓励|支持|培育|实施|优化|探索")
+# a heading line may print the proposer beside the title ("【某某委员（某党派省委会副主委）】")
+HEADING_EXTRA = 45
 
 
 class Composer:
@@ -37,6 +39,10 @@ class Composer:
         spans = sentences(text, p.start, p.end)
         if not spans:
             return []
+        # the item's own heading line ("民革市委会：<title>", "【…】<title>") names it, it proposes nothing
+        body = [sp for sp in spans if not (p.title and text[sp[0]:sp[1]].rstrip().endswith(p.title)
+                                           and sp[1] - sp[0] <= len(p.title) + HEADING_EXTRA)]
+        spans = body or spans
         if not terms:
             return self._key_sentences(text, spans, 3 if listing_size <= 2 else 1)
         scored = []
