@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .chunk import sentences
-from .question import DETAIL_CUE, Query, role_scope
+from .question import DETAIL_CUE, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
 from .select import Features, Ranked
 
@@ -134,7 +134,12 @@ class Composer:
     def _headline(self, q: Query, terms, chosen, scope: str) -> str:
         n = len(chosen)
         if chosen and chosen[0].proposal.kind == "intro":
-            return ""
+            if not META_COUNT_CUE.search(q.question):
+                return ""
+            # "how many": the collection's own count, whether or not the introduction prints one
+            meeting = chosen[0].proposal.meeting
+            count = sum(p.kind == "proposal" and p.meeting == meeting for p in self.answerable)
+            return f"本库收录{meeting or '这一合集'}的建议 {count} 份。"
         if q.titles:
             return f"题为《{'》《'.join(q.titles)}》的建议共 {n} 份："
         if q.proposers and not terms:

@@ -268,4 +268,8 @@ def test_a_question_about_the_collection_as_a_whole_is_asked_of_its_introduction
     # asking who proposed something, or whether anyone did, is about the proposals
     assert not a.parser.parse("这次专题议政中，谁建议建设铁水联运码头？").meta
     assert not a.parser.parse("这次会议有没有关于冷链物流的建议？").meta
+    # "how many" is answered with the collection's own count as well as the introduction
+    out = a.answer("这次常委会议一共有几篇调研报告？")
+    assert out.found and "本库收录丙市政协七届五次常委会议的建议 2 份" in out.answer
+    assert "本库收录" not in a.answer("编者按里说这次议政围绕什么开展？").answer
     assert not a.parser.parse("这些建议里，哪件是讲冷链物流的？").meta
