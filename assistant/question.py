@@ -69,6 +69,7 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
 _ASKED_AFTER = re.compile(r"^(?:[和与及、或]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
+_LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|委员会)")  # .match at a position
 
 
 def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -76,12 +77,15 @@ def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, 
     asked, words, mentioned = [], [], []
     for rx, typ in _type_cues():
         for m in rx.finditer(text):
-            before, after = text[max(0, m.start() - 4):m.start()], text[m.end():m.end() + 4]
+            before = text[max(0, m.start() - 4):m.start()]
+            # "各民主党派市委会的报告里": a level word after the type still names the type
+            level = _LEVEL_AFTER.match(text, m.end())
+            after = text[level.end() if level else m.end():][:4]
             if _ASKED_BEFORE.search(before) or _ASKED_AFTER.match(after) or (
                     _PLURAL_BEFORE.search(before) and _ASKED_AFTER.match(after)):
                 if typ not in asked:
                     asked.append(typ)
-                    words.append(m.group(0))
+                    words.append(m.group(0) + (level.group(0) if level else ""))
             elif typ not in mentioned:
                 mentioned.append(typ)
     return tuple(asked), tuple(words), tuple(t for t in mentioned if t not in asked)

@@ -141,6 +141,14 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert not engine.answerer.answer("民建讲冷链物流时提到冷链保险没有？").found
 
 
+def test_a_type_with_its_level_word_is_asked_about(engine):
+    # "各民主党派市委会的发言里": the level word after the type still names the type, and is no topic
+    q = engine.answerer.parser.parse("各民主党派市委会的发言里，有哪几家对养老问题提了看法？")
+    assert q.types == ("民主党派",) and q.scope_words == ("民主党派市委会",)
+    out = engine.answerer.answer("各民主党派市委会的发言里，有哪几家对养老问题提了看法？")
+    assert out.found and _ids(out) == ["02"]
+
+
 def test_a_topic_named_first_is_the_focus(engine):
     p, a = engine.answerer.parser, engine.answerer
     # "<Z>方面，…提…", "<Z>，有没有…提过": Z is what is asked about
