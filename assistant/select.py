@@ -28,7 +28,7 @@ _LIST = re.compile(r"、|以及|和|与|及")
 _CATEGORY = re.compile(r"(?:这些|这类|那些|那类|之类的?|等等)[^,，。;；?？!！]*")
 _QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,30}[”\"」』]")
 # "都/同时/既…又" asks for proposals that have every quoted word, not any one
-_BOTH = re.compile(r"都有|都提|都写|都讲|同时|既|兼")
+_BOTH = re.compile(r"都有|都提|都写|都讲|同时|既|兼|结合|融合|一起|并重|联动")
 # how much retrieval counts beside topic coverage when ranking the proposals of a scope; 0.4 is
 # what the reciprocal-rank scores weighed before they were normalized (top RRF score x 10)
 RETRIEVAL_WEIGHT = 0.4
@@ -324,7 +324,7 @@ class Selector:
         quoted = [m.group(0) for m in _QUOTED.finditer(q.text)]
         if len(q.text) <= 40 and _OR.search(q.text):
             parts = _OR.split(q.text)
-        elif len(q.text) <= 60 and _EACH.search(q.question) and _LIST.search(q.text):
+        elif len(q.text) <= 60 and _EACH.search(q.question) and _LIST.search(q.text) and not _BOTH.search(q.question):
             # "A、B 这些<category>": the items are the topics; the category only names what they share
             parts = _LIST.split(_CATEGORY.sub(" ", q.text))
         elif len(quoted) > 1 and (_EACH.search(q.question) or COUNTED.search(q.question)) and not _BOTH.search(q.question):

@@ -221,6 +221,8 @@ def test_a_list_followed_by_its_category_asks_for_the_items(engine):
     assert len(alts) == 2 and not any("民生" in t for a in alts for t in a)   # the category is not required
     out = engine.answerer.answer("冷链物流、社区养老这些民生问题的发言有哪几篇？")
     assert sorted(_ids(out)) == ["01", "02"]
+    # "把 A 和 B 结合起来谈的有哪几篇": both together, not either
+    assert len(sel.alternatives(parse("把冷链物流和社区养老结合起来谈的发言有哪几篇？"))) == 1
 
 
 def test_several_quoted_words_in_a_count_question_are_alternatives(engine):
