@@ -97,6 +97,7 @@ def _patterns() -> dict:
         "bracketed": re.compile(r"^(?P<a>[^（()）]{2,40}?)\s*[（(](?P<b>[^（()）]{2,40})[）)]$"),
         # 民盟省委会副主委: an organisation and an office in it (the member is named elsewhere)
         "org_office": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{2,30}}?)(?P<role>{officers})$"),
+        "role_tail": re.compile(f"(?:{roles})$"),
         "role_only": re.compile(f"^[\u4e00-\u9fff]{{0,14}}?(?:{cppcc})?(?:{roles})$"),
         "bare_name": re.compile(f"^{_CJK_NAME}$"),
         "joiners": re.compile(f"(?:{_alts(k['joiners'])}|\\s+)"),
@@ -214,7 +215,7 @@ def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
     a, b = m["a"].strip(), m["b"].strip()
     first = re.split(r"[、，,]", b, maxsplit=1)[0]   # "（市政协委员、某公司董事长）": the office, then titles
     if P["role_only"].match(first) and len(ra := parse_proposers(a, member_field=True)) == 1 and ra[0].type == MEMBER:
-        word = re.search(f"(?:{_alts(knowledge()['member_roles'])})$", first).group(0)
+        word = P["role_tail"].search(first).group(0)
         return (ProposerRef(ra[0].name, MEMBER, s, role=ra[0].role or word),)  # "王某（市政协常委）"
     role = ""
     if (o := P["org_office"].match(b.replace(" ", ""))) and placed(parse_one(o["org"])):
@@ -361,7 +362,7 @@ def short_names(name: str) -> tuple[str, ...]:
     if P["people"].search(name):  # 市总工会 -> 总工会, 工会; 市侨联 -> 侨联
         out += [w for w in knowledge()["people_orgs"] if w in name]
     if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
-        out.append(place)  # 某某镇政协工作委员会 -> 某某镇: a place stands for its own CPPCC
+        out.append(place)  # 某某街道政协联络处 -> 某某街道: a place stands for its own CPPCC
     if name.endswith("委员会"):  # 某市政协社会和法制委员会 -> 社法委
         out += [c for x in knowledge()["special_committees"] if any(f"{st}委员会" in name for st in x["stems"])
                 for c in x["short"]]

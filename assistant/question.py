@@ -78,7 +78,7 @@ def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, 
     for rx, typ in _type_cues():
         for m in rx.finditer(text):
             before = text[max(0, m.start() - 4):m.start()]
-            # "各民主党派市委会的报告里": a level word after the type still names the type
+            # "各民主党派省委会中": a level word after the type still names the type
             level = _LEVEL_AFTER.match(text, m.end())
             after = text[level.end() if level else m.end():][:4]
             if _ASKED_BEFORE.search(before) or _ASKED_AFTER.match(after) or (
@@ -257,7 +257,7 @@ OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位
 _FRAME_TAIL = r"(?:过|了|到|及|出|起|建议|意见|主张|什么|哪些|吗|没有|没|呢|的)*[?？。!！]*$"
 # "…有没有提到<Z>", "…提到<Z>了吗": Z is what is asked; the rest only says where to look
 FOCUS_CUE = (
-             # the topic first: "<Z>方面，哪家提了建议", "<Z>，有没有哪家专门提过" (a 这/那 in the second
+             # the topic first: "<Z>方面，哪家提了建议", "<Z>，有哪个单位提过吗" (a 这/那 in the second
              # clause points back at a claim, "…，有人这么主张吗", which a proposal may word otherwise)
              re.compile(r"^(?P<z>[^,，。;；?？!！—]{2,30}?)(?:方面|这块|这一块|领域)[,，]\s*[^这那,，。;；]{0,14}?"
                         r"(?:提|建议|说|谈|讲|涉及|写)" + _FRAME_TAIL),
@@ -267,7 +267,7 @@ FOCUS_CUE = (
              re.compile(r"(?:有没有|是否|有无)人?(?:提到|提及|说到|谈到|讲到|涉及|写到|建议|提议|主张|关于|提|说|谈|讲)过?了?"
                         r"(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?[?？。!！]*$"),
              re.compile(r"(?:提到|提及|说到|谈到|讲到|涉及|写到)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:(?:了|没有)?吗|没有|没)[?？。!！]*$"),
-             # "有委员就<Z>发言吗": a speech on Z
+             # "是否有人就<Z>作了发言": a speech on Z
              re.compile(r"有(?:没有)?(?:委员|人|谁)?(?:就|围绕|针对)(?P<z>[^,，。;；?？!！]{2,30}?)(?:问题|方面)?(?:作|做)?了?"
                         r"(?:发言|建言)(?:吗|没有|了吗)?[?？。!！]*$"),
              # "提没提<Z>", "说没说到<Z>"

@@ -458,7 +458,7 @@ def test_any_text_keeps_the_offset_invariant(text):
 
 def test_digest_pages_answer_from_the_body_and_name_both_proposers(tmp_path):
     from conftest import engine_on
-    page = ("# 某省政协三届二次会议大会发言摘登\n\n会议举行第二次全体会议，三位委员作大会发言。\n\n"
+    page = ("# 某省政协五届四次全会发言摘登\n\n全会期间，三位委员上台发言。\n\n"
             "【民进某省委会】关于加快发展学前教育的建议\n建议扩大普惠性幼儿园覆盖面，完善学前教育经费保障机制。\n\n"
             "【张某某委员（民盟某省委会副主委）】关于加强耕地保护的建议\n建议落实耕地保护责任，严格耕地占用审批。\n\n"
             "【农工党某省委会】推进分级诊疗制度建设\n建议加强基层医疗卫生机构能力建设。\n")

@@ -112,7 +112,7 @@ def test_short_names_a_user_may_type():
     assert "人资环委" in short_names("某市政协人口资源环境建设委员会")
     assert short_names("民盟某某市委") == ("民盟",) and "侨联" in short_names("某市侨联")
     # a local CPPCC's place stands for it; a city committee's or a party's place does not
-    assert short_names("某某镇政协工作委员会") == ("某某镇",) and short_names("某某区政协") == ("某某区",)
+    assert short_names("某某街道政协联络处") == ("某某街道",) and short_names("某某区政协") == ("某某区",)
     assert "某某市" not in short_names("某某市政协社会和法制委员会") + short_names("民革某某市委会")
 
 
