@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .chunk import sentences
+from .proposers import parties_in
 from .question import DETAIL_CUE, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
 from .select import Features, Ranked
@@ -60,6 +61,8 @@ class Composer:
     def compose(self, q: Query, cands, terms, chosen: list[Ranked], found: bool):
         """-> (text, found, citations, conversation context)."""
         ctx = {"query": q.text, "proposers": list(q.proposers), "proposal_ids": [], "meetings": list(q.meetings)}
+        if q.absent and not q.proposers:
+            return self._absent(q), False, (), ctx
         scope = self._scope(q, cands)
         if not cands:
             if q.proposers or q.types or q.roles or q.restrict or q.exclude or q.exclude_proposers:
@@ -110,6 +113,8 @@ class Composer:
         head = self._headline(q, terms, chosen, scope)
         if q.widened:
             head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
+        if q.absent:
+            head = f"本库中没有{'、'.join(q.absent)}的建议。" + ("\n" + head if head else "")
         if len(lines) == 1:
             text = (head + "\n" if head else "") + lines[0]
         else:
@@ -161,6 +166,15 @@ class Composer:
             spoke = "、".join(f"{p.role_of(s)}{s}" if p.role_of(s) else f"{s}委员" for s in p.speakers)
             return f"{label}（{typ}；{spoke}发言）"
         return f"{label}（{typ}）" if typ else label
+
+    def _absent(self, q: Query) -> str:
+        """A party the corpus holds nothing from: say so, and which parties it does hold."""
+        props = [p for p in self.answerable if p.kind == "proposal" and (not q.meetings or p.meeting in q.meetings)]
+        named = q.meetings or tuple(self.meetings)
+        label = named[0] if len(named) == 1 else (f"本库 {len(named)} 次会议" if named else "本库")
+        held = list(dict.fromkeys(x for p in props for n in p.proposers for x in parties_in(n)))
+        also = f"收录的民主党派有：{'、'.join(held)}。" if held else "收录的建议中没有民主党派提出的。"
+        return f"在{label}的 {len(props)} 份建议中没有{'、'.join(q.absent)}的建议或发言，无法据此回答。{also}"
 
     def _decline(self, q: Query, terms, closest: Proposal, scope: str) -> str:
         missing = [t for t in sorted(terms, key=lambda t: (-len(t), -self.f.idf(t)))

@@ -18,7 +18,7 @@ _CN = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0
 _PLACE = r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)"
 # also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
 _SESSION = re.compile(
-    rf"(?:(?P<p1>{_PLACE})?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?)|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
+    rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?)|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
     rf"\s*第?(?P<term>[{_NUM}\d]+)届"
     rf"(?P<body>全国委员会|委员会|常委会|常务委员会)?\s*第?"
     rf"(?P<n>[{_NUM}\d]+)次(?P<kind>全体会议|常委会议|常务委员会会议|主席会议|会议)")
@@ -87,7 +87,8 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     if m:
         # "在市政协…": a word before the level is no place
         place = (m["p1"] or m["p2"] or m["p3"] or "").strip().lstrip(knowledge()["place_leading_noise"])
-    if len(place) <= 1:  # a bare level word (市政协) names no place
+    bare = place if len(place) == 1 else ""
+    if len(place) <= 1:  # a bare level word (市政协) names no place, only the level
         place = ""
     places = Counter(p for p in (place_of(x) for x in proposers) if p)
     if not place and places:
@@ -124,5 +125,6 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
         name = "全国" + name
     if not name:
         name = fallback or (f"{place}政协" if place else "")
-    return Meeting(name=name, place=place, level=_level(place, national), session=(f"{m['term']}届{m['n']}次" if m else ""),
+    level = _level(place, national) or {"省": "省", "市": "市", "区": "区县", "县": "区县"}.get(bare, "")
+    return Meeting(name=name, place=place, level=level, session=(f"{m['term']}届{m['n']}次" if m else ""),
                    kind=kind, year=year, reports=reports)

@@ -337,6 +337,43 @@ def find_inline(text: str) -> tuple[ProposerRef, ...]:
     return tuple(out)
 
 
+# How far into an item's text its speaker is looked for: the opening sentence names who spoke.
+SPEAKER_WINDOW = 120
+_SPEAKER_VERB = "代表|建议|提出|发言|表示|指出|认为|呼吁|谈到|说|在|作|围绕|就"
+
+
+def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None:
+    """The member who spoke for one of `orgs`, named in the item's own opening text when its
+    heading or fields name the organisation only: "<org>副主席 周某建议…", "周某委员代表<org>发言",
+    "…大学校长 杨某代表<org>发言". None unless the name is tied to one of those organisations."""
+    names = sorted({n for o in orgs for n in (o.name, o.printed, *short_names(o.name)) if len(n) >= 2},
+                   key=len, reverse=True)
+    if not names or not text:
+        return None
+    k = knowledge()
+    org = "|".join(map(re.escape, names))
+    head = _SPACE.sub(" ", text[:SPEAKER_WINDOW])
+    # no character that ends an organisation, so an office spelled out longer is not read as a name
+    name = rf"(?:(?!{_ORG_CHARS.pattern})[\u4e00-\u9fff·]){{2,4}}?"
+    pats = (
+        # a few characters may qualify the office: 常务副主席, 书记处书记
+        (rf"(?:{org})[\u4e00-\u9fff]{{0,4}}?({_alts(k['officer_roles'])}) ?({name})(?={_SPEAKER_VERB}|[，,：:。；; ])", 1, 2),
+        (rf"(?:^|[ ，,、。：:；;（(])({name})({_alts(k['member_roles'])})?代表(?:{org})", 2, 1),
+    )
+    for pat, role_group, name_group in pats:
+        for m in re.finditer(pat, head):
+            who = m.group(name_group)
+            if _member_name(who):
+                return ProposerRef(who, MEMBER, m.group(0).strip(" ，,、。：:；;（("), True, m.group(role_group) or "")
+    return None
+
+
+def parties_in(text: str) -> tuple[str, ...]:
+    """The democratic parties a text names, by short name (民革 for 中国国民党革命委员会…)."""
+    P = _patterns()
+    return tuple(dict.fromkeys(P["party_short"][m.group(1)] for m in P["party"].finditer(text or "")))
+
+
 def place_of(name: str) -> str:
     """The place an organisation names, if any: 民革某某市委会 -> 某某市, 民进市委 -> ''."""
     P = _patterns()

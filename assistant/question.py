@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from .errors import AssistantError
-from .proposers import knowledge, short_names
+from .proposers import knowledge, parties_in, short_names
 
 
 @dataclass(frozen=True)
@@ -335,6 +335,7 @@ class Query:
     focus: tuple[str, ...] = ()     # "<X>讲<Y>时有没有提到<Z>": the terms of Z, which an answer must contain
     roles: tuple[str, ...] = ()     # offices asked for ("哪些<office>…"): a proposal qualifies by a member's printed role
     exclude_roles: tuple[str, ...] = ()  # "不是<office>的…"
+    absent: tuple[str, ...] = ()    # parties the question names that no proposer of the corpus belongs to
 
 
 class QuestionParser:
@@ -346,6 +347,7 @@ class QuestionParser:
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
         self.names = ProposerWords.from_registry(registry)
+        self.parties = frozenset(x for n in registry.names for x in parties_in(n))
         self.meeting_words = MeetingWords.from_documents(index.documents.values())
         self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
         # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
@@ -460,6 +462,11 @@ class QuestionParser:
                           or bool(INTRO_CUE.search(question))
                           or bool(META_SET_CUE.search(question)) and not PROPOSAL_ASK.search(question))
                      and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
+        absent = tuple(x for x in parties_in(positive) if x not in self.parties)
+        if absent and not mentioned:
+            # a party the corpus holds nothing from: that is the answer, whatever came before
+            return Query(**q, absent=absent, intent=_intent(q, terms))
+        q["absent"] = absent
         if not history:
             return Query(**q, intent=_intent(q, terms))
         prev = history[-1]

@@ -377,6 +377,8 @@ class Selector:
         True when the conversation or the catalogue has already settled it; None: the threshold
         decides (`assistant eval --calibrate` fits it on the questions left to it)."""
         top = ranked[0]
+        if q.absent and not q.proposers:
+            return False  # a party the corpus holds nothing from (the composer says which it holds)
         if q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id], whole=True) < FOCUS_MIN:
             return False  # where to look was found, what was asked about was not
         if q.intent == "followup" and len(ranked) == 1 and (q.proposers or q.restrict):

@@ -152,6 +152,18 @@ def test_a_header_block_is_no_broken_paragraph(tmp_path):
     assert set(p.proposer_types) == {"政协委员个人"}
 
 
+def test_a_heading_organisation_keeps_the_speaker_its_text_names(tmp_path):
+    page = ("# 某省政协某届某次会议大会发言\n\n上午举行大会发言。\n\n### 发展林下经济 民革某省委会\n"
+            "民革某省委会副主委 郑某某代表民革某省委会发言，建议扶持林下种养。\n\n"
+            "### 保护古村落 某省文化艺术界\n古村落保护要规划先行。\n")
+    (tmp_path / "proposals").mkdir()
+    (tmp_path / "proposals" / "page.txt").write_text(page, encoding="utf-8")
+    items = {p.title: p for p in load_corpus(tmp_path).proposals if p.kind == "proposal"}
+    assert items["发展林下经济"].proposers == ("民革某省委会", "郑某某")
+    assert items["发展林下经济"].speakers == ("郑某某",) and items["发展林下经济"].roles[1] == "副主委"
+    assert items["保护古村落"].proposers == ("某省文化艺术界",)  # no name in its text: nobody added
+
+
 def test_normalize_only_deletes():
     raw = "正文一二三四五六七八九十" * 4 + "正文一\n\n段被分开。\n\n记者 张三 整理\n\n### 标题 民盟"
     text, segs, meta = normalize(raw)

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.config import ROOT
 from assistant.meeting import parse_meeting
-from assistant.proposers import parse_proposers, place_of, short_names, split_heading
+from assistant.proposers import find_speaker, parse_proposers, place_of, short_names, split_heading
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 P, G, M, W, F, R, N, S, O = ("民主党派", "政协专门委员会", "政协委员个人", "工商联", "界别", "人民团体", "无党派人士",
@@ -107,6 +107,22 @@ def test_a_proposer_in_brackets_beside_another():
     assert parse_proposers("关于加强耕地保护的建议（民盟某市委）")[0].name != "民盟某市委"
 
 
+def test_a_speaker_named_only_in_the_text():
+    # a heading that names the organisation only; its opening sentence names who spoke for it
+    def who(heading_org, text):
+        r = find_speaker(text, parse_proposers(heading_org))
+        return r and (r.name, r.type, r.role, r.speaker)
+    assert who("民盟中央", "民盟中央副主席 赵某某代表民盟中央发言时说，要…") == ("赵某某", M, "副主席", True)
+    assert who("共青团中央", "共青团中央书记处书记 钱某建议，为青年减负。") == ("钱某", M, "书记", True)
+    # the organisation by a shorter spelling (its short name) still ties the name to it
+    assert who("某市总工会", "市总工会常务副主席孙某某呼吁，扩大职工疗休养覆盖面。") == ("孙某某", M, "副主席", True)
+    assert who("科技界", "市政协委员、某研究院院长 李某某代表科技界发言，建议…") == ("李某某", M, "", True)
+    assert who("经济界", "周某委员代表经济界作发言。") == ("周某", M, "委员", True)
+    # a name not tied to the organisation, or a common word, is no speaker
+    assert who("民进某市委", "会议由王某某主持。民进某市委建议加强…") is None
+    assert who("九三学社某市委", "九三学社某市委主任委员会议认为…") is None
+
+
 def test_short_names_a_user_may_type():
     assert short_names("某某市政协社会和法制委员会") == ("社法委",)
     assert "人资环委" in short_names("某市政协人口资源环境建设委员会")
@@ -129,6 +145,10 @@ def test_places_and_meetings_come_from_the_text():
     assert (m.place, m.level, m.session) == ("某某省", "省", "九届三次")
     m = parse_meeting("全国政协第十四届常委会第五次会议")
     assert (m.level, m.session, m.kind) == ("全国", "十四届五次", "常委会议")
+    # a bare level word before 政协 names no place but gives the level, and stays in the name
+    m = parse_meeting("区政协六届二次会议举行大会发言")
+    assert (m.name, m.place, m.level, m.session) == ("区政协六届二次会议", "", "区县", "六届二次")
+    assert parse_meeting("省政协十二届常委会第三次会议").level == "省"
 
 
 EXPECTED = {

@@ -283,3 +283,17 @@ def test_a_question_about_the_collection_as_a_whole_is_asked_of_its_introduction
     assert out.found and "本库收录丙市政协七届五次常委会议的建议 2 份" in out.answer
     assert "本库收录" not in a.answer("编者按里说这次议政围绕什么开展？").answer
     assert not a.parser.parse("这些建议里，哪件是讲冷链物流的？").meta
+
+
+def test_a_party_the_corpus_holds_nothing_from_is_declined_by_name(engine):
+    # 致公党 is a party the grammar knows; this catalogue holds nothing from it
+    out = engine.answerer.answer("致公党市委在会上提了什么建议？")
+    assert not out.found and not out.citations
+    assert "没有致公党的建议" in out.answer and "民建、民盟、民进" in out.answer
+    # asked beside a party it does hold: that one is answered, the other named as missing
+    out = engine.answerer.answer("民盟和九三学社各提了什么？")
+    assert out.found and _ids(out) == ["02"] and "没有九三学社的建议" in out.answer
+    # a follow-up naming such a party is no follow-up of the party before it
+    first = engine.answerer.answer("民建提了什么建议？")
+    out = engine.answerer.answer("那农工党呢？", [Turn("民建提了什么建议？", first)])
+    assert not out.found and "农工党" in out.answer
