@@ -16,6 +16,8 @@ from .records import Meeting
 _NUM = "一二三四五六七八九十百零〇两"
 _CN = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _PLACE = r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)"
+# "<place>政协" as a question may name it: a local CPPCC or the CPPCC of a city or province
+PLACE_CPPCC = re.compile(rf"({_PLACE})政协")
 # also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
 _SESSION = re.compile(
     rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?)|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"

@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import Sequence
 
 from .errors import AssistantError
-from .proposers import knowledge, parties_in, short_names
+from .meeting import PLACE_CPPCC
+from .proposers import knowledge, parties_in, place_of, short_names
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,12 @@ class ProposerWords:
         self._canon = {a: (c,) for a, c in aliases.items()} | {s: tuple(ns) for s, ns in self.groups.items()}
 
 
+# first characters that make "<X>市/区" a pointer or a set, not a place name (本市, 全区, 该县)
+PLACE_NOT_NAMED = frozenset("本我全该此各每哪这那其某")
+# characters no place name has: a run before 政协 holding one is part of the sentence ("去年省政协")
+PLACE_NOISE = frozenset("的了吗呢吧是在和与及或也都还就把被让给对从以为这那些个们着过得很更最并而但提讲说做搞哪谁什么怎几多少啥请问年月日代表")
+PLACE_END = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)$")
+PLACE_MAX = 8
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
@@ -349,6 +356,9 @@ class QuestionParser:
         self.names = ProposerWords.from_registry(registry)
         self.parties = frozenset(x for n in registry.names for x in parties_in(n))
         self.meeting_words = MeetingWords.from_documents(index.documents.values())
+        # where the corpus's meetings and proposers are: a CPPCC of another place is not in it
+        self._places = frozenset(w for w in [*(w for v in self.meeting_words.by_meeting.values() for w in v["place"]),
+                                             *map(place_of, registry.names)] if w)
         self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
         # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
         self._framing = sorted((w for w in question_words() if len(w) >= 3), key=len, reverse=True)
@@ -462,6 +472,9 @@ class QuestionParser:
                           or bool(INTRO_CUE.search(question))
                           or bool(META_SET_CUE.search(question)) and not PROPOSAL_ASK.search(question))
                      and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
+        elsewhere = self._other_place(positive)
+        if elsewhere:  # answered from the whole corpus, and the answer says so (as any empty scope)
+            q["widened"] = elsewhere
         absent = tuple(x for x in parties_in(positive) if x not in self.parties)
         if absent and not mentioned:
             # a party the corpus holds nothing from: that is the answer, whatever came before
@@ -506,6 +519,27 @@ class QuestionParser:
             if (ANOTHER_PROPOSAL_CUE.search(question) or OTHER_DOC_CUE.search(question)) and prev_ids:
                 q["exclude"] = prev_ids
         return Query(**q, intent="followup")
+
+    def _other_place(self, text: str) -> str:
+        """"<place>政协" naming a place that none of the corpus's meetings or proposers names.
+        The place is the shortest run before 政协 that ends in a level word and could be a name
+        (a one-character 某县 only when the corpus knows it)."""
+        for m in PLACE_CPPCC.finditer(text):
+            before = text[: m.start(1) + len(m.group(1))]
+            for n in range(2, min(len(before), PLACE_MAX) + 1):
+                place = before[-n:]
+                if not PLACE_END.search(place):
+                    continue
+                if place in self._places or len(place) >= 3 and any(k.endswith(place) for k in self._places):
+                    break  # a place the corpus holds (某区 of 某市某区; a stem of 某某回族区 below)
+                stem = PLACE_END.sub("", place)
+                if len(stem) < 2:
+                    continue
+                if (stem[0] in PLACE_NOT_NAMED or set(stem) & PLACE_NOISE or any(k.startswith(stem) for k in self._places)
+                        or re.search(r"区县|县区|县市|市县|县级|市区", place)):
+                    break  # 本市政协, 各区县政协, 县级市政协: a level or a set, not a place
+                return f"{place}政协"
+        return ""
 
     def _quoted_titles(self, question: str) -> tuple[str, ...]:
         # a phrase quoted in “…” that only contains a title ("“<title>力度”") quotes the text, not the title

@@ -297,3 +297,15 @@ def test_a_party_the_corpus_holds_nothing_from_is_declined_by_name(engine):
     first = engine.answerer.answer("民建提了什么建议？")
     out = engine.answerer.answer("那农工党呢？", [Turn("民建提了什么建议？", first)])
     assert not out.found and "农工党" in out.answer
+
+
+def test_a_cppcc_of_another_place_is_said_to_be_missing(engine):
+    parse = engine.answerer.parser.parse
+    assert parse("丁庄市政协关于冷链物流有什么建议？").widened == "丁庄市政协"
+    # the corpus's own place, a pointer, a level or a set is no other place
+    for q in ("甲市政协关于冷链物流有什么建议？", "本市政协关于冷链物流有什么建议？", "去年省政协全会上谁讲了冷链物流？",
+              "各区县政协讲了什么？", "代表市政协人口资源环境委员会发言的是谁？"):
+        assert parse(q).widened == "", q
+    out = engine.answerer.answer("丁庄市政协关于冷链物流有什么建议？")
+    assert out.found and _ids(out) == ["01"]
+    assert out.answer.startswith("没有找到丁庄市政协的建议，以下是在全部建议中找到的")
