@@ -283,8 +283,8 @@ FOCUS_CUE = (
              re.compile(r"有人(?:提过|谈过|讲过|说过|谈|讲)了?(?P<z>[^,，。;；?？!！]{2,30}?)(?:的?(?:内容|问题|事|话题))?吗[?？。!！]*$"))
 SCOPED_FOCUS_CUE = (re.compile(r"(?:对|关于|就)(?P<z>[^,，。;；?？!！]{2,30}?)(?:有(?:什么|哪些|何)|提了|提出了?|是怎么|怎么|如何"
                                r"|的(?:建议|看法|意见|主张))"),
-                    # "<a proposer>建议<Z>了吗": did they propose Z
-                    re.compile(r"(?:建议|提议|提出|主张|提)过?了?(?P<z>[^,，。;；?？!！]{2,30}?)了?吗[?？。!！]*$"))
+                    # "<a proposer>建议<Z>了吗", "…谈过<Z>吗": did they propose Z
+                    re.compile(r"(?:建议|提议|提出|主张|提|谈|讲|说)过?了?(?P<z>[^,，。;；?？!！]{2,30}?)了?吗[?？。!！]*$"))
 TOPIC_FIRST = 1
 # words that make a clause a claim: modal and function words a topic's name does not hold
 CLAIM_WORDS = frozenset("要 把 让 也 都 能 应 该 别 不 往 给 再 更 想 将 可以 需要 应该 应当 能够 希望 必须".split())
@@ -457,11 +457,13 @@ class QuestionParser:
                  roles=roles, exclude_roles=exclude_roles,
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
+        # a cue whose Z holds no topic word ("<the meeting>中，有没有…") names no focus: the next may
         fm = next((m for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
-                   and (i != TOPIC_FIRST or not self._claim(m.group("z")))), None)
+                   and (i != TOPIC_FIRST or not self._claim(m.group("z"))) and self.topic_terms(m.group("z"))), None)
         if fm is None and (mentioned or types):
             # "<a proposer>对<Z>有什么建议": their proposals are the place, Z is what is asked
-            fm = next((m for rx in SCOPED_FOCUS_CUE if (m := rx.search(question))), None)
+            fm = next((m for rx in SCOPED_FOCUS_CUE if (m := rx.search(question)) and self.topic_terms(m.group("z"))),
+                      None)
         q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
         q["titles"] = self._quoted_titles(question)
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):

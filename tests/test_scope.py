@@ -309,3 +309,14 @@ def test_a_cppcc_of_another_place_is_said_to_be_missing(engine):
     out = engine.answerer.answer("丁庄市政协关于冷链物流有什么建议？")
     assert out.found and _ids(out) == ["01"]
     assert out.answer.startswith("没有找到丁庄市政协的建议，以下是在全部建议中找到的")
+
+
+def test_did_a_named_proposer_speak_on_a_topic(engine):
+    a = engine.answerer
+    assert not a.answer("民建甲市委会谈过养老服务吗？").found          # its one proposal is on cold chains
+    out = a.answer("民盟甲市委会讲社区养老了吗？")
+    assert out.found and _ids(out) == ["02"]
+    # a first clause that only names the meeting is no topic: the topic after 提 is
+    q = a.parser.parse("甲市政协九届三次会议上，民建有没有提乡村民宿方面的建议？")
+    assert "民宿" in "".join(q.focus)
+    assert not a.answer("甲市政协九届三次会议上，民建有没有提乡村民宿方面的建议？").found
