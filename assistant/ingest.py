@@ -196,6 +196,8 @@ def _refs_for(item, registry: Registry, known: dict, body: str) -> tuple[str, tu
     title = ""
     if item.heading:
         title, refs = split_heading(item.heading, known)
+        if not refs:  # a heading that is all title: its text may name who spoke
+            refs = find_inline(body)
     else:
         refs = parse_proposers(item.proposer_text, bare_names=True)
         speakers = parse_proposers(item.speaker_text, member_field=True)

@@ -22,6 +22,9 @@ _CJK_NAME = r"[\u4e00-\u9fff·]{2,4}"
 _SPACE = re.compile(r"\s+")
 # characters that end organisation names, never personal ones
 _ORG_CHARS = re.compile(r"[会委组界团联协党社府局厅办院所校部处室队站]")
+# a character of a member's name: none that ends an organisation, so an office spelled out
+# longer ("书记处书记") is not read as a name
+_NAME_CHARS = f"(?:(?!{_ORG_CHARS.pattern})[\u4e00-\u9fff·])"
 # jieba dictionary frequency from which a word is too common to be a member's name (_common_word)
 COMMON_WORD_FREQ = 500
 # "代表<organisation>(作大会)发言": the organisation a member spoke for, printed after the member
@@ -322,8 +325,14 @@ def _common_word(s: str) -> bool:
     return jieba.dt.FREQ.get(s, 0) >= COMMON_WORD_FREQ
 
 
+# How far into an item's text its speaker is looked for: the opening sentence names who spoke.
+SPEAKER_WINDOW = 120
+_SPEAKER_VERB = "代表|建议|提出|发言|表示|指出|认为|呼吁|谈到|说|在|作|围绕|就"
+
+
 def find_inline(text: str) -> tuple[ProposerRef, ...]:
-    """Proposers named in running text: "王某委员代表某党派市委作…", "委员李某提出…"."""
+    """Proposers named in running text: "王某委员代表某党派市委作…", "省政协常委李某代表<org>发言",
+    "<org>副主席 赵某建议…" (at the start), "委员李某提出…"."""
     P = _patterns()
     roles = _alts(knowledge()["member_roles"])
     out: list[ProposerRef] = []
@@ -332,14 +341,22 @@ def find_inline(text: str) -> tuple[ProposerRef, ...]:
         org = parse_proposers(m.group(3))
         if placed(org):
             out += list(org) + [ProposerRef(m.group(1), MEMBER, m.group(0), True, m.group(2))]
+    if not out:
+        # the office before the name: "省政协常委李某代表<org>发言"
+        m = re.search(f"({roles})({_NAME_CHARS}{{2,4}}?)代表([^，,。作就在]{{2,30}}?)(?:作|就|在|发言)", text)
+        if m and placed(org := parse_proposers(m.group(3))) and all(r.type != MEMBER for r in org):
+            out += list(org) + [ProposerRef(m.group(2), MEMBER, m.group(0), True, m.group(1))]
+    if not out:
+        # an officer of a named organisation opens the text: "<org>副书记 钱某建议…"
+        m = re.match(f"([^，,。；;：:\\s]{{2,24}}?)({_alts(knowledge()['officer_roles'])}) ?({_NAME_CHARS}{{2,4}}?)"
+                     f"(?={_SPEAKER_VERB}|[，,：:])", text.strip())
+        if m and _member_name(m.group(3)) and placed(org := parse_proposers(m.group(1))) and all(
+                r.type != MEMBER for r in org):
+            out += list(org) + [ProposerRef(m.group(3), MEMBER, m.group(0), True, m.group(2))]
     for m in re.finditer(f"(?<![\u4e00-\u9fff])({roles})({_CJK_NAME}?)(?=提出|建议|认为|指出|表示|发言|代表)", text):
-        out.append(ProposerRef(m.group(2), MEMBER, m.group(0), role=m.group(1)))
+        if m.group(2) not in {r.name for r in out}:
+            out.append(ProposerRef(m.group(2), MEMBER, m.group(0), role=m.group(1)))
     return tuple(out)
-
-
-# How far into an item's text its speaker is looked for: the opening sentence names who spoke.
-SPEAKER_WINDOW = 120
-_SPEAKER_VERB = "代表|建议|提出|发言|表示|指出|认为|呼吁|谈到|说|在|作|围绕|就"
 
 
 def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None:
@@ -353,8 +370,7 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
     k = knowledge()
     org = "|".join(map(re.escape, names))
     head = _SPACE.sub(" ", text[:SPEAKER_WINDOW])
-    # no character that ends an organisation, so an office spelled out longer is not read as a name
-    name = rf"(?:(?!{_ORG_CHARS.pattern})[\u4e00-\u9fff·]){{2,4}}?"
+    name = f"{_NAME_CHARS}{{2,4}}?"
     pats = (
         # a few characters may qualify the office: 常务副主席, 书记处书记
         (rf"(?:{org})[\u4e00-\u9fff]{{0,4}}?({_alts(k['officer_roles'])}) ?({name})(?={_SPEAKER_VERB}|[，,：:。；; ])", 1, 2),

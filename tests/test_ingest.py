@@ -155,13 +155,19 @@ def test_a_header_block_is_no_broken_paragraph(tmp_path):
 def test_a_heading_organisation_keeps_the_speaker_its_text_names(tmp_path):
     page = ("# 某省政协某届某次会议大会发言\n\n上午举行大会发言。\n\n### 发展林下经济 民革某省委会\n"
             "民革某省委会副主委 郑某某代表民革某省委会发言，建议扶持林下种养。\n\n"
-            "### 保护古村落 某省文化艺术界\n古村落保护要规划先行。\n")
+            "### 保护古村落 某省文化艺术界\n古村落保护要规划先行。\n\n"
+            # a heading that is all title: the text names the organisation and its speaker
+            "### 稳定粮食生产\n省政协常委冯某代表九三学社某省委会发言，建议稳定种粮补贴。\n\n"
+            "### 拓宽青年就业渠道\n共青团某省委副书记 褚某某建议，扩大见习岗位。\n")
     (tmp_path / "proposals").mkdir()
     (tmp_path / "proposals" / "page.txt").write_text(page, encoding="utf-8")
     items = {p.title: p for p in load_corpus(tmp_path).proposals if p.kind == "proposal"}
     assert items["发展林下经济"].proposers == ("民革某省委会", "郑某某")
     assert items["发展林下经济"].speakers == ("郑某某",) and items["发展林下经济"].roles[1] == "副主委"
     assert items["保护古村落"].proposers == ("某省文化艺术界",)  # no name in its text: nobody added
+    assert items["稳定粮食生产"].proposers == ("九三学社某省委会", "冯某") and items["稳定粮食生产"].roles[1] == "政协常委"
+    assert items["拓宽青年就业渠道"].proposers == ("共青团某省委", "褚某某")
+    assert items["拓宽青年就业渠道"].proposer_types == ("人民团体", "政协委员个人")
 
 
 def test_normalize_only_deletes():
