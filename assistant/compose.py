@@ -167,11 +167,16 @@ class Composer:
             return f"{label}（{typ}；{spoke}发言）"
         return f"{label}（{typ}）" if typ else label
 
-    def _absent(self, q: Query) -> str:
-        """A party the corpus holds nothing from: say so, and which parties it does hold."""
+    def _searched(self, q: Query) -> tuple[str, list[Proposal]]:
+        """The meeting(s) a question searched, as a declining answer names them, and their proposals."""
         props = [p for p in self.answerable if p.kind == "proposal" and (not q.meetings or p.meeting in q.meetings)]
         named = q.meetings or tuple(self.meetings)
         label = named[0] if len(named) == 1 else (f"本库 {len(named)} 次会议" if named else "本库")
+        return label, props
+
+    def _absent(self, q: Query) -> str:
+        """A party the corpus holds nothing from: say so, and which parties it does hold."""
+        label, props = self._searched(q)
         held = list(dict.fromkeys(x for p in props for n in p.proposers for x in parties_in(n)))
         also = f"收录的民主党派有：{'、'.join(held)}。" if held else "收录的建议中没有民主党派提出的。"
         return f"在{label}的 {len(props)} 份建议中没有{'、'.join(q.absent)}的建议或发言，无法据此回答。{also}"
@@ -183,9 +188,7 @@ class Composer:
         if scope:
             where = f"{scope}的建议中"
         else:
-            in_scope = [p for p in self.answerable if p.kind == "proposal" and (not q.meetings or p.meeting in q.meetings)]
-            named = q.meetings or tuple(self.meetings)
-            label = named[0] if len(named) == 1 else (f"本库 {len(named)} 次会议" if named else "本库")
+            label, in_scope = self._searched(q)
             where = f"在{label}的 {len(in_scope)} 份建议中"
         who = "、".join(closest.proposers) or closest.title
         return (f"{where}没有找到关于“{topic}”的内容，无法据此回答。"

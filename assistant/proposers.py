@@ -333,7 +333,6 @@ _SPEAKER_VERB = "代表|建议|提出|发言|表示|指出|认为|呼吁|谈到|
 def find_inline(text: str) -> tuple[ProposerRef, ...]:
     """Proposers named in running text: "王某委员代表某党派市委作…", "省政协常委李某代表<org>发言",
     "<org>副主席 赵某建议…" (at the start), "委员李某提出…"."""
-    P = _patterns()
     roles = _alts(knowledge()["member_roles"])
     out: list[ProposerRef] = []
     m = re.search(f"({_CJK_NAME}?)({roles})代表([^，,。作就在]{{2,30}}?)(?:作|就|在|发言)", text)
