@@ -15,7 +15,10 @@ from .records import Meeting
 
 _NUM = "一二三四五六七八九十百零〇两"
 _CN = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-_PLACE = r"[\u4e00-\u9fff]{1,10}?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)"
+# the level words a place a CPPCC sits in ends with (a town's or street's 政协 is a liaison office)
+PLACE_SUFFIX = "特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗"
+PLACE_END = re.compile(f"(?:{PLACE_SUFFIX})$")
+_PLACE = rf"[\u4e00-\u9fff]{{1,10}}?(?:{PLACE_SUFFIX})"
 # "<place>政协" as a question may name it: a local CPPCC or the CPPCC of a city or province
 PLACE_CPPCC = re.compile(rf"({_PLACE})政协")
 # also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
@@ -127,6 +130,6 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
         name = "全国" + name
     if not name:
         name = fallback or (f"{place}政协" if place else "")
-    level = _level(place, national) or {"省": "省", "市": "市", "区": "区县", "县": "区县"}.get(bare, "")
+    level = _level(place or bare, national)
     return Meeting(name=name, place=place, level=level, session=(f"{m['term']}届{m['n']}次" if m else ""),
                    kind=kind, year=year, reports=reports)

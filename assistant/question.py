@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from .errors import AssistantError
-from .meeting import PLACE_CPPCC
+from .meeting import PLACE_CPPCC, PLACE_END, PLACE_SUFFIX
 from .proposers import knowledge, parties_in, place_of, short_names
 
 
@@ -147,9 +147,9 @@ class MeetingWords:
                 continue
             places = []
             place = m.get("place") or ""
-            for part in re.findall(r"[\u4e00-\u9fff]+?(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)", place) or [place]:
+            for part in re.findall(rf"[\u4e00-\u9fff]+?(?:{PLACE_SUFFIX})", place) or [place]:
                 places.append(part)
-                stem = re.sub(r"(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)$", "", part)
+                stem = PLACE_END.sub("", part)
                 if len(stem) >= 2:
                     places.append(stem)
             sessions = [m["session"]] if m.get("session") else []
@@ -228,7 +228,6 @@ class ProposerWords:
 PLACE_NOT_NAMED = frozenset("本我全该此各每哪这那其某")
 # characters no place name has: a run before 政协 holding one is part of the sentence ("去年省政协")
 PLACE_NOISE = frozenset("的了吗呢吧是在和与及或也都还就把被让给对从以为这那些个们着过得很更最并而但提讲说做搞哪谁什么怎几多少啥请问年月日代表")
-PLACE_END = re.compile(r"(?:特别行政区|自治区|自治州|自治县|新区|省|市|区|县|旗)$")
 PLACE_MAX = 8
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
@@ -458,13 +457,13 @@ class QuestionParser:
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
         # a cue whose Z holds no topic word ("<the meeting>中，有没有…") names no focus: the next may
-        fm = next((m for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
-                   and (i != TOPIC_FIRST or not self._claim(m.group("z"))) and self.topic_terms(m.group("z"))), None)
-        if fm is None and (mentioned or types):
+        focus = next((z for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
+                      and (i != TOPIC_FIRST or not self._claim(m.group("z"))) and (z := self.topic_terms(m.group("z")))), [])
+        if not focus and (mentioned or types):
             # "<a proposer>对<Z>有什么建议": their proposals are the place, Z is what is asked
-            fm = next((m for rx in SCOPED_FOCUS_CUE if (m := rx.search(question)) and self.topic_terms(m.group("z"))),
-                      None)
-        q["focus"] = tuple(self.topic_terms(fm.group("z"))) if fm else ()
+            focus = next((z for rx in SCOPED_FOCUS_CUE if (m := rx.search(question))
+                          and (z := self.topic_terms(m.group("z")))), [])
+        q["focus"] = tuple(focus)
         q["titles"] = self._quoted_titles(question)
         if q["titles"] and PLURAL_CUE.search(question) and not TITLE_CUE.search(question):
             q["titles"] = ()  # "which proposals call for <a title>": the title is the topic, not the target
