@@ -21,6 +21,17 @@ from .meeting import PLACE_CPPCC, PLACE_END, PLACE_SUFFIX
 from .proposers import knowledge, parties_in, place_of, short_names
 
 
+# jieba's part-of-speech tags of a morpheme that can modify the word after it (noun, time, place,
+# adjective, distinguishing word, prefix); verbs (去, 办) and measure words are not glued
+_MODIFIER_TAGS = frozenset({"n", "ng", "t", "tg", "s", "ns", "a", "ag", "b", "h"})
+
+
+@lru_cache(maxsize=4096)
+def _modifier(ch: str) -> bool:
+    import jieba.posseg
+    return jieba.posseg.dt.word_tag_tab.get(ch) in _MODIFIER_TAGS
+
+
 @dataclass(frozen=True)
 class Scope:
     proposers: tuple[str, ...] = ()
@@ -420,6 +431,10 @@ class QuestionParser:
             elif not free and run_start is not None:
                 if i - run_start >= 2:
                     spans.append((low[run_start:i], run_start, i))
+                elif _modifier(low[run_start]):
+                    # a lone noun or adjective morpheme before a word (夜+经济, 云+服务) narrows it:
+                    # the compound is the topic, not its head (a corpus about 经济 says nothing of 夜经济)
+                    spans = [(low[run_start:b], run_start, b) if a == i else (w, a, b) for w, a, b in spans]
                 run_start = None
         # jieba's search mode also yields the pieces of a compound (新型研发机构 -> 新型, 研发, 机构);
         # only the longest form counts, or a text with 创新型 + 研发 + 机构 would "cover" it.

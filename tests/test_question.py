@@ -58,3 +58,13 @@ def test_a_type_named_by_its_own_name_or_before_a_submitting_verb_is_the_scope()
     assert type_scope("区县（市）政协都提了什么")[0] == ("区县(市)政协",)
     assert type_scope("民主党派交的报告中谁谈到了养老")[0] == ("民主党派",)
     assert type_scope("专委会写的调研报告")[0] == ("政协专门委员会",)
+
+
+def test_a_lone_modifier_morpheme_narrows_the_word_after_it(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # 夜/云/碳 + a word: the compound is the topic (a corpus on 经济 or 服务 has nothing on it)
+    assert terms("有没有关于夜经济的建议") == ["夜经济"]
+    assert terms("有谁提过发展云服务吗") == ["云服务"]
+    assert "碳交易市场" in terms("推进碳交易市场建设") and "交易市场" not in terms("推进碳交易市场建设")
+    # a verb before a word is not glued to it
+    assert "国外" in terms("让企业多去国外登记牌子")
