@@ -4,7 +4,8 @@ Layouts (the `layout` of a ParsedCollection):
 
 - "sections"  (a) `### <title> <proposer(s)>` sections under a `# headline` and an introduction;
 - "numbered"  (b) a numbered list (`1、` `1.` `（一）` `一、` …), the proposer on a `提案者:` line,
-  before the title (`<提案者>：…`) or after it (`…（<提案者>）`);
+  before the title (`<提案者>：…`), opening the text on the next line, or after either
+  (`…（<提案者>）`);
 - "catalogue" (c) a table, one row per item (CSV text or the first sheet of an .xlsx);
 - "single"    (d) one item per file: a `key：value` header block, a blank line, the body;
 - "plain"     nothing recognised: the whole text is one item, and a problem says so.
@@ -400,6 +401,14 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
             ts, te = strip_span(text, ts, m.start())
         # `提案者：X`, `联名：Y` … lines right after the title
         _key_lines(text, lines, nxt, stop_line, values, fields)
+        # "<提案者>：……" opening the item's text on the line after the title (摘登 layouts)
+        if "proposer_text" not in values:
+            first = next((i for i in range(nxt, stop_line) if not lines.blank(i)), None)
+            if first is not None:
+                bs, be = strip_span(text, *lines.bounds(first))
+                colon = re.search(r"[：:]", text[bs:be])
+                if colon and colon.start() <= _PROPOSER_PREFIX_MAX and proposer(text[bs:bs + colon.start()]):
+                    values["proposer_text"] = text[bs:bs + colon.start()].strip()
         # "……（<提案者>）" closing the item's text
         if "proposer_text" not in values and (m := _PAREN_TAIL.search(text, span[0], span[1])) and proposer(m.group("who")):
             values["proposer_text"] = m.group("who").strip()

@@ -23,10 +23,13 @@ _PLACE = rf"[\u4e00-\u9fff]{{1,10}}?(?:{PLACE_SUFFIX})"
 PLACE_CPPCC = re.compile(rf"({_PLACE})政协")
 # also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
 _SESSION = re.compile(
-    rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协|政协(?P<p2>{_PLACE}(?:{_PLACE})?)|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
+    rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协(?:召开|举行|举办)?|政协(?P<p2>{_PLACE}(?:{_PLACE})?)"
+    rf"|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
     rf"\s*第?(?P<term>[{_NUM}\d]+)届"
     rf"(?P<body>全国委员会|委员会|常委会|常务委员会)?\s*第?"
     rf"(?P<n>[{_NUM}\d]+)次(?P<kind>全体会议|常委会议|常务委员会会议|主席会议|会议)")
+# characters a place name does not hold: joiners and organisation words
+_NOT_PLACE = re.compile(r"[和与及、，,联会党委团]")
 _NATIONAL = re.compile(r"全国政协|全国委员会")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年度|年|-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})")
 _YEAR_OF_WORK = re.compile(r"(?<!\d)((?:19|20)\d{2})年度")
@@ -81,7 +84,8 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     """The meeting of one collection. `fields` are 会议 values of its items, `proposers` the
     organisation names (for the place), `fallback` a name to show when nothing is printed."""
     fields = [f for f in fields if f]
-    sources = [*fields, headline, intro]
+    # the file or folder name last: an export named after its meeting ("某区政协五届三次会议提案目录")
+    sources = [*fields, headline, intro, fallback]
     m = None
     for src in sources:
         m = _SESSION.search(src or "")
@@ -95,6 +99,15 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     bare = place if len(place) == 1 else ""
     if len(place) <= 1:  # a bare level word (市政协) names no place, only the level
         place = ""
+    if not place:
+        # "<place>政协" in the headline ("某市政协日前召开…") names the meeting's own CPPCC, where the
+        # organisations' places may name a lower-level unit of it (not the introduction: "各民主党派、
+        # 工商联和市政协…" is a list, no place)
+        for src in (headline, fallback):
+            if ((hp := PLACE_CPPCC.search(src or "")) and len(p := hp.group(1).lstrip(knowledge()["place_leading_noise"])) > 1
+                    and not _NOT_PLACE.search(p)):
+                place = p
+                break
     places = Counter(p for p in (place_of(x) for x in proposers) if p)
     if not place and places:
         # the place most of its organisations name; a lower-level unit (郏县政协) in a city's
@@ -108,7 +121,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
                 break
     name = ""
     if m:
-        printed = m.group(0).strip().lstrip(knowledge()["place_leading_noise"])
+        printed = re.sub("政协(?:召开|举行|举办)", "政协", m.group(0).strip().lstrip(knowledge()["place_leading_noise"]))
         if place and place not in printed:
             # "市政协…会议" in a collection whose organisations name one city
             printed = place + (printed[1:] if printed[:1] in "省市区县" else printed)
@@ -117,7 +130,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     if m and (m["kind"] in ("常委会议", "常务委员会会议") or m["body"] in ("常委会", "常务委员会")) and not kind:
         kind = "常委会议"
     year = None
-    for src in [headline, *fields, intro]:
+    for src in [headline, *fields, intro, fallback]:
         if y := _YEAR_OF_WORK.search(src or "") or _YEAR.search(src or ""):
             year = int(y.group(1))
             break

@@ -94,6 +94,8 @@ def _patterns() -> dict:
                                     f"[\u4e00-\u9fff、，,（）()]{{2,40}}?\\s+(?P<name>{_CJK_NAME})$"),
         # 副主委陈振华 / 主任朱晓杰
         "officer": re.compile(f"^(?P<pre>[\u4e00-\u9fff]{{0,12}}?)(?P<role>{officers})(?P<name>{_CJK_NAME})$"),
+        # 无党派人士徐某: the category run into the member's name
+        "nonparty_member": re.compile(f"^(?P<org>{_alts(k['nonparty'])})(?P<name>{_CJK_NAME})$"),
         # 经济界委员陈俊杰
         "sector_member": re.compile(f"^(?P<org>[\u4e00-\u9fff]{{1,12}}界(?:别组|别)?)(?P<role>{roles})(?P<name>{_CJK_NAME})$"),
         # 李某委员（经济界）/ 民盟市委（张某）: two proposers, one in brackets
@@ -144,6 +146,8 @@ def parse_one(text: str) -> tuple[ProposerRef, ...]:
         return inner  # "代表某党派发言" in a heading: the organisation the member beside it spoke for
     if m := P["sector_member"].match(flat):
         return (ProposerRef(m["org"], "界别", s), ProposerRef(m["name"], MEMBER, s, role=m["role"]))
+    if (m := P["nonparty_member"].match(flat)) and _member_name(m["name"]):
+        return (ProposerRef(m["org"], "无党派人士", s), ProposerRef(m["name"], MEMBER, s))
     if m := P["titled_member"].match(s):
         return (ProposerRef(m["name"], MEMBER, s, role=m["role"]),)
     if ((m := P["officer"].match(flat)) and m["pre"] and _member_name(m["name"])
@@ -188,6 +192,8 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
         if (all(placed(r) for r in each) and any(r[0].type == MEMBER for r in each)
                 and all(_member_name(x.name) for r in each for x in r if x.type == MEMBER)):
             return mark_speakers(tuple(x for r in each for x in r))
+    if (first := _office_first(s)) is not None:
+        return first
     whole = parse_one(s)
     if whole and whole[0].role and len(whole) == 1 and _patterns()["titled_member"].match(s):
         return whole  # one member with titles, not a list split at the 、 after the role
@@ -206,6 +212,23 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
 
 
 _LIST_SEP = re.compile(r"[、，,；;]+")
+
+
+def _office_first(s: str) -> tuple[ProposerRef, ...] | None:
+    """"省政协委员、省工商联副主席李某", "省政协常委、无党派人士徐某": the member's CPPCC office comes
+    first, then whom they are (an organisation and its officer, a category); the office is no
+    proposer of its own. None unless the rest names exactly one member."""
+    first, sep, rest = s.partition("、")
+    if not sep or not _patterns()["role_only"].match(first.replace(" ", "")) or _patterns()["titled_member"].match(s):
+        return None  # "全国政协常委、某党派中央副主席 张某": titles before a spaced name describe one member
+    refs = parse_proposers(rest)
+    members = [r for r in refs if r.type == MEMBER]
+    if not placed(refs) or len(members) != 1:
+        return None
+    # the office as titled_member reads it: 省政协常委 -> 常委, like 市政协常委 张某
+    role = _patterns()["role_tail"].search(re.sub(f"^.*?(?:{_patterns()['cppcc'].pattern})", "", first) or first).group(0)
+    return mark_speakers(tuple(ProposerRef(r.name, r.type, s, r.speaker, r.role or role) if r.type == MEMBER else r
+                               for r in refs))
 
 
 def _bracketed(s: str) -> tuple[ProposerRef, ...] | None:
@@ -362,8 +385,9 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
     """The member who spoke for one of `orgs`, named in the item's own opening text when its
     heading or fields name the organisation only: "<org>副主席 周某建议…", "周某委员代表<org>发言",
     "…大学校长 杨某代表<org>发言". None unless the name is tied to one of those organisations."""
-    names = sorted({n for o in orgs for n in (o.name, o.printed, *short_names(o.name)) if len(n) >= 2},
-                   key=len, reverse=True)
+    # a committee is also named without its CPPCC ("市政协经济委员会" -> 经济委员会, as its officers say)
+    names = sorted({n for o in orgs for n in (o.name, o.printed, *short_names(o.name), _without_cppcc(o.name))
+                    if len(n) >= 2}, key=len, reverse=True)
     if not names or not text:
         return None
     k = knowledge()
@@ -374,6 +398,8 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
         # a few characters may qualify the office: 常务副主席, 书记处书记
         (rf"(?:{org})[\u4e00-\u9fff]{{0,4}}?({_alts(k['officer_roles'])}) ?({name})(?={_SPEAKER_VERB}|[，,：:。；; ])", 1, 2),
         (rf"(?:^|[ ，,、。：:；;（(])({name})({_alts(k['member_roles'])})?代表(?:{org})", 2, 1),
+        # "<a 界别>委员 某某代表界别发言": a member of the organisation, no office in it
+        (rf"(?:^|[ ，,、。：:；;（(])(?:{org})({_alts(k['member_roles'])}) ?({name})(?={_SPEAKER_VERB}|[，,：:])", 1, 2),
     )
     for pat, role_group, name_group in pats:
         for m in re.finditer(pat, head):
@@ -381,6 +407,12 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
             if _member_name(who):
                 return ProposerRef(who, MEMBER, m.group(0).strip(" ，,、。：:；;（("), True, m.group(role_group) or "")
     return None
+
+
+def _without_cppcc(name: str) -> str:
+    """"市政协经济委员会" -> "经济委员会" (a committee's name inside its own CPPCC); "" otherwise."""
+    rest = re.sub(f"^.*?(?:{_patterns()['cppcc'].pattern})", "", name)
+    return rest if rest != name and len(rest) >= 4 and _patterns()["committee_bare"].match(rest) else ""
 
 
 def parties_in(text: str) -> tuple[str, ...]:

@@ -240,6 +240,8 @@ PLACE_NOT_NAMED = frozenset("本我全该此各每哪这那其某")
 # characters no place name has: a run before 政协 holding one is part of the sentence ("去年省政协")
 PLACE_NOISE = frozenset("的了吗呢吧是在和与及或也都还就把被让给对从以为这那些个们着过得很更最并而但提讲说做搞哪谁什么怎几多少啥请问年月日代表")
 PLACE_MAX = 8
+# what a district's or county's place may be preceded by in a question: the place it belongs to
+PARENT_PLACE = "省|自治区|市|自治州|州|盟|地区"
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
@@ -372,6 +374,10 @@ class QuestionParser:
         self.generic = question_words() | set(self.meeting_words.all_words()) | self._boilerplate()
         # multi-word framing ("优秀提案", "基层委员会") goes before segmentation splits it
         self._framing = sorted((w for w in question_words() if len(w) >= 3), key=len, reverse=True)
+        places = sorted({w for v in self.meeting_words.by_meeting.values() for w in v["place"] if len(w) > 1},
+                        key=len, reverse=True)
+        self._parent_place = re.compile(f"[\u4e00-\u9fff]{{1,5}}?(?:{PARENT_PLACE})(?={'|'.join(map(re.escape, places))})") \
+            if places else None
         # titles by their first 4 characters: a question is matched against the titles that can
         # start at each of its positions, not against every title (archives hold 100k of them)
         self._titles: dict[str, list[tuple[str, str]]] = {}
@@ -405,6 +411,9 @@ class QuestionParser:
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
         text = _QUOTED.sub(" ", text)
+        if self._parent_place is not None:
+            # the province or city a district's or county's meeting belongs to ("某市某区政协…")
+            text = self._parent_place.sub(" ", text)
         text = COUNTED.sub(" ", ORDINAL.sub(" ", strip_type_words(self.names.strip(text))))
         text = NEGATION_WORD.sub(" ", text)
         for w in self._framing:

@@ -226,6 +226,24 @@ def test_numbered_inline_and_trailing_proposers():
     assert [i.line for i in pc.items] == [5, 7, 9, 11]
 
 
+def test_numbered_digest_with_the_proposer_opening_the_text():
+    # a 摘登: "一、<title>" then "<proposer>：<text>" on the next line; a trailing bracket still works
+    text = ("某省政协大会发言摘登\n\n现将部分发言摘登如下。\n\n"
+            "一、推进甲产业发展\n民革省委：甲产业规模不大。建议扩大。\n\n"
+            "二、完善乙服务\n省政协委员、省工商联副主席赵某：乙服务不足。建议完善。\n\n"
+            "三、加强丙保护\n丙资源丰富，但保护不够：建议立法。（九三学社省委会）\n\n"
+            "四、关于丁\n目前丁情况如下：一是不足。\n")
+    from assistant.proposers import parse_proposers, placed
+    pc = parse_text("digest.txt", text, lambda x: placed(parse_proposers(x)))
+    check_offsets(pc)
+    a, b, c, d = pc.items
+    assert (a.title, a.proposer_text) == ("推进甲产业发展", "民革省委")
+    assert pc.text[slice(*a.span)] == "推进甲产业发展\n民革省委：甲产业规模不大。建议扩大。"
+    assert (b.title, b.proposer_text) == ("完善乙服务", "省政协委员、省工商联副主席赵某")
+    assert (c.title, c.proposer_text) == ("加强丙保护", "九三学社省委会")
+    assert (d.title, d.proposer_text) == ("关于丁", "")   # "目前丁情况如下" is no proposer
+
+
 def test_bracketed_proposers_open_items():
     # a digest of speeches: "【<proposer>】<title>", counted in order; a bracket without a proposer
     # inside a body ("【案例】") opens nothing

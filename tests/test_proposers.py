@@ -118,9 +118,22 @@ def test_a_speaker_named_only_in_the_text():
     assert who("某市总工会", "市总工会常务副主席孙某某呼吁，扩大职工疗休养覆盖面。") == ("孙某某", M, "副主席", True)
     assert who("科技界", "市政协委员、某研究院院长 李某某代表科技界发言，建议…") == ("李某某", M, "", True)
     assert who("经济界", "周某委员代表经济界作发言。") == ("周某", M, "委员", True)
+    # a committee named without its CPPCC, and a member of a 界别 who speaks "for the sector"
+    assert who("某市政协经济委员会", "市政协常委、经济委员会主任吴某某代表经济委员会发言，建议…") == ("吴某某", M, "主任", True)
+    assert who("文化艺术界", "文化艺术界委员郑某某代表界别发言，建议…") == ("郑某某", M, "委员", True)
     # a name not tied to the organisation, or a common word, is no speaker
     assert who("民进某市委", "会议由王某某主持。民进某市委建议加强…") is None
     assert who("九三学社某市委", "九三学社某市委主任委员会议认为…") is None
+
+
+def test_a_members_cppcc_office_printed_first_is_no_proposer():
+    def refs(s):
+        return [(r.name, r.type, r.role) for r in parse_proposers(s)]
+    assert refs("省政协委员、省妇联副主席钱某某") == [("省妇联", "人民团体", ""), ("钱某某", M, "副主席")]
+    assert refs("市政协常委、无党派人士孙某某") == [("无党派人士", "无党派人士", ""), ("孙某某", M, "常委")]
+    assert refs("无党派人士孙某某") == [("无党派人士", "无党派人士", ""), ("孙某某", M, "")]
+    # a list of organisations is still split as before
+    assert [r.name for r in parse_proposers("民革市委会、民盟市委会")] == ["民革市委会", "民盟市委会"]
 
 
 def test_short_names_a_user_may_type():
@@ -149,6 +162,12 @@ def test_places_and_meetings_come_from_the_text():
     m = parse_meeting("区政协六届二次会议举行大会发言")
     assert (m.name, m.place, m.level, m.session) == ("区政协六届二次会议", "", "区县", "六届二次")
     assert parse_meeting("省政协十二届常委会第三次会议").level == "省"
+    # "<place>政协召开…会议": the place of the headline, not that of a county unit among the proposers
+    m = parse_meeting("某某市政协召开十四届九次常委会议 开展专题协商", "", [], ["某某县政协", "市政协经济委员会"])
+    assert (m.name, m.place, m.level, m.kind) == ("某某市政协十四届九次常委会议", "某某市", "市", "常委会议")
+    # nothing printed but the file's name: an export named after its meeting
+    m = parse_meeting("", "", [], ["民进区委"], fallback="某某区政协五届三次会议提案目录")
+    assert (m.name, m.place, m.level, m.session) == ("某某区政协五届三次会议", "某某区", "区县", "五届三次")
 
 
 EXPECTED = {
