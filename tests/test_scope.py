@@ -336,3 +336,11 @@ def test_the_city_a_district_meeting_belongs_to_is_no_topic(tmp_path):
     assert eng.answerer.topic_terms(q) == []
     out = eng.answerer.answer(q)
     assert out.found and sorted(_ids(out)) == ["01", "02"]
+
+
+def test_a_catalogue_line_does_not_answer_a_topic_it_does_not_name(tmp_path):
+    # the proposer's only entry is a title; "<proposer>关于 Z 的提案" asks for Z, which it is not
+    eng = engine_on(tmp_path, {"乙区.csv": DISTRICT})
+    assert not eng.answerer.answer("民进乙区委关于文明养犬的提案是哪一件？").found
+    out = eng.answerer.answer("民进乙区委关于加装电梯的提案是哪一件？")
+    assert out.found and _ids(out) == ["03"]
