@@ -16,17 +16,18 @@ from pathlib import Path
 from .errors import AssistantError
 from .formats import is_key_line
 from .meeting import parse_meeting
-from .proposers import (MEMBER, OTHER, ProposerRef, find_inline, find_speaker, mark_speakers, parse_proposers, placed,
+from .proposers import (MEMBER, OTHER, ProposerRef, find_inline, find_org_of, find_speaker, mark_speakers, parse_proposers, placed,
                         short_names, split_heading)
 from .proposers import knowledge_sha256
 from .proposers import types as proposer_types
 from .records import Document, Proposal
 from .util import strip_span
 
-NORMALIZATION_VERSION = 6  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
+NORMALIZATION_VERSION = 7  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
 # 4: a header line ends its paragraph, 【proposer】 digests, bracketed and listed proposers;
 # 5: a speaker named only in the item's text; 6: a proposer opening the text after a numbered title,
-# a member's CPPCC office printed first, the headline's or file name's meeting
+# a member's CPPCC office printed first, the headline's or file name's meeting; 7: "无" names nobody,
+# the organisation a member named alone spoke for
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
 POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}
@@ -208,6 +209,8 @@ def _refs_for(item, registry: Registry, known: dict, body: str) -> tuple[str, tu
             refs = find_inline(body)
     if refs and all(r.type != MEMBER for r in refs) and (who := find_speaker(body, refs)) is not None:
         refs = mark_speakers(refs + (who,))  # the heading names the organisation, the text its speaker
+    elif len(refs) == 1 and refs[0].type == MEMBER and (org := find_org_of(body, refs[0].name)):
+        refs = mark_speakers(org + refs)  # the heading names the member, the text whom they spoke for
     out = []
     for r in refs:  # the registry's aliases and types win over the grammar's
         canon = registry.canonical(r.name) or registry.canonical(r.printed) or r.name

@@ -28,6 +28,8 @@ _SESSION = re.compile(
     rf"\s*第?(?P<term>[{_NUM}\d]+)届"
     rf"(?P<body>全国委员会|委员会|常委会|常务委员会)?\s*第?"
     rf"(?P<n>[{_NUM}\d]+)次(?P<kind>全体会议|常委会议|常务委员会会议|主席会议|会议)")
+# a headline's meeting that has no 届次/会次 ("十四届全国政协第十九次双周协商座谈会")
+_MEETING_PHRASE = re.compile(r"[^\s，,。：:“”\"‘’《》—]{0,16}?政协[^\s，,。：:“”\"‘’《》—]{0,20}?(?:座谈会|协商会|议政会|常委会议|会议)")
 # characters a place name does not hold: joiners and organisation words
 _NOT_PLACE = re.compile(r"[和与及、，,联会党委团]")
 _NATIONAL = re.compile(r"全国政协|全国委员会")
@@ -141,6 +143,9 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
             break
     if national and name and "全国" not in name:
         name = "全国" + name
+    if not name and (mp := _MEETING_PHRASE.search(headline or "")):
+        # "某某政协第十九次双周协商座谈会": a meeting without 届次/会次
+        name = re.sub("政协(?:召开|举行|举办)", "政协", mp.group(0))
     if not name:
         name = fallback or (f"{place}政协" if place else "")
     level = _level(place or bare, national)

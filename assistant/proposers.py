@@ -181,8 +181,8 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
     With member_field (a 发言人 column), a bare name is a member; with bare_names (a 提案者
     field, never a heading whose title words look alike), a 2-3 character name is one too."""
     s = _SPACE.sub(" ", text or "").strip()
-    if not s:
-        return ()
+    if not s or _NOTHING.match(s):
+        return ()  # "附议人：无": a field saying there is nobody names nobody
     if (pair := _bracketed(s)) is not None:
         return pair
     parts = [x for x in _LIST_SEP.split(s) if x]
@@ -212,6 +212,7 @@ def parse_proposers(text: str, *, member_field: bool = False, bare_names: bool =
 
 
 _LIST_SEP = re.compile(r"[、，,；;]+")
+_NOTHING = re.compile(r"^(?:无|暂无|没有|空|无联名人?|无附议人?|[-—–/／、.。]+)$")
 
 
 def _office_first(s: str) -> tuple[ProposerRef, ...] | None:
@@ -400,6 +401,10 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
         (rf"(?:^|[ ，,、。：:；;（(])({name})({_alts(k['member_roles'])})?代表(?:{org})", 2, 1),
         # "<a 界别>委员 某某代表界别发言": a member of the organisation, no office in it
         (rf"(?:^|[ ，,、。：:；;（(])(?:{org})({_alts(k['member_roles'])}) ?({name})(?={_SPEAKER_VERB}|[，,：:])", 1, 2),
+        # "…委员、无党派人士某某发言说": the name run on after the category
+        # (no preposition or particle opens a name: "<界别>在书面发言中…" names nobody)
+        (rf"(?:^|[ ，,、。：:；;（(])(?:{org})()(?![在就对向为从把被将于以和与及的了是也都])({name})"
+         rf"(?=发言|建议|提出|表示|指出|认为|呼吁)", 1, 2),
     )
     for pat, role_group, name_group in pats:
         for m in re.finditer(pat, head):
@@ -407,6 +412,16 @@ def find_speaker(text: str, orgs: tuple[ProposerRef, ...]) -> ProposerRef | None
             if _member_name(who):
                 return ProposerRef(who, MEMBER, m.group(0).strip(" ，,、。：:；;（("), True, m.group(role_group) or "")
     return None
+
+
+def find_org_of(text: str, member: str) -> tuple[ProposerRef, ...]:
+    """The organisation a member named alone (a heading "全国政协常委、某党派中央副主席 某某") spoke
+    for, when the item's opening text says so: "某某代表<org>发言". () otherwise."""
+    roles = _alts(knowledge()["member_roles"])
+    m = re.search(f"{re.escape(member)}(?:{roles})?代表([^，,。作就在]{{2,30}}?)(?:作|就|在|发言)",
+                  _SPACE.sub(" ", text[:SPEAKER_WINDOW]))
+    org = parse_proposers(m.group(1)) if m else ()
+    return org if placed(org) and all(r.type != MEMBER for r in org) else ()
 
 
 def _without_cppcc(name: str) -> str:

@@ -245,7 +245,7 @@ PARENT_PLACE = "省|自治区|市|自治州|州|盟|地区"
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
-_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)(?:委员会|委会|委)")
+_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)[省市区县]?(?:委员会|委会|委)")
 # A question about the meeting itself (its theme, how many reports), not about one proposal.
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")

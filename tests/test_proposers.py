@@ -121,6 +121,8 @@ def test_a_speaker_named_only_in_the_text():
     # a committee named without its CPPCC, and a member of a 界别 who speaks "for the sector"
     assert who("某市政协经济委员会", "市政协常委、经济委员会主任吴某某代表经济委员会发言，建议…") == ("吴某某", M, "主任", True)
     assert who("文化艺术界", "文化艺术界委员郑某某代表界别发言，建议…") == ("郑某某", M, "委员", True)
+    assert who("无党派人士", "全国政协委员、无党派人士秦某某发言说，…") == ("秦某某", M, "", True)
+    assert who("农业界", "农业界在书面发言中建议，…") is None
     # a name not tied to the organisation, or a common word, is no speaker
     assert who("民进某市委", "会议由王某某主持。民进某市委建议加强…") is None
     assert who("九三学社某市委", "九三学社某市委主任委员会议认为…") is None
@@ -134,6 +136,13 @@ def test_a_members_cppcc_office_printed_first_is_no_proposer():
     assert refs("无党派人士孙某某") == [("无党派人士", "无党派人士", ""), ("孙某某", M, "")]
     # a list of organisations is still split as before
     assert [r.name for r in parse_proposers("民革市委会、民盟市委会")] == ["民革市委会", "民盟市委会"]
+
+
+def test_a_member_named_alone_and_the_organisation_they_spoke_for():
+    from assistant.proposers import find_org_of
+    assert [r.name for r in find_org_of("某某委员代表民进中央发言说，建议…", "某某")] == ["民进中央"]
+    assert find_org_of("会上，某某发言说，建议…", "某某") == ()
+    assert parse_proposers("无", member_field=True) == () and parse_proposers("—") == ()
 
 
 def test_short_names_a_user_may_type():
@@ -165,6 +174,9 @@ def test_places_and_meetings_come_from_the_text():
     # "<place>政协召开…会议": the place of the headline, not that of a county unit among the proposers
     m = parse_meeting("某某市政协召开十四届九次常委会议 开展专题协商", "", [], ["某某县政协", "市政协经济委员会"])
     assert (m.name, m.place, m.level, m.kind) == ("某某市政协十四届九次常委会议", "某某市", "市", "常委会议")
+    # a meeting without 届次/会次 is named as the headline names it
+    m = parse_meeting("十四届全国政协第五次双周协商座谈会聚焦养老服务", "", [], [], fallback="x")
+    assert (m.name, m.level) == ("十四届全国政协第五次双周协商座谈会", "全国")
     # nothing printed but the file's name: an export named after its meeting
     m = parse_meeting("", "", [], ["民进区委"], fallback="某某区政协五届三次会议提案目录")
     assert (m.name, m.place, m.level, m.session) == ("某某区政协五届三次会议", "某某区", "区县", "五届三次")
