@@ -86,7 +86,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
     """The meeting of one collection. `fields` are 会议 values of its items, `proposers` the
     organisation names (for the place), `fallback` a name to show when nothing is printed."""
     fields = [f for f in fields if f]
-    # the file or folder name last: an export named after its meeting ("某区政协五届三次会议提案目录")
+    # the file or folder name last: an export named after its meeting ("某区政协七届二次会议提案目录")
     sources = [*fields, headline, intro, fallback]
     m = None
     for src in sources:

@@ -178,8 +178,8 @@ def test_places_and_meetings_come_from_the_text():
     m = parse_meeting("十四届全国政协第五次双周协商座谈会聚焦养老服务", "", [], [], fallback="x")
     assert (m.name, m.level) == ("十四届全国政协第五次双周协商座谈会", "全国")
     # nothing printed but the file's name: an export named after its meeting
-    m = parse_meeting("", "", [], ["民进区委"], fallback="某某区政协五届三次会议提案目录")
-    assert (m.name, m.place, m.level, m.session) == ("某某区政协五届三次会议", "某某区", "区县", "五届三次")
+    m = parse_meeting("", "", [], ["民进区委"], fallback="某某区政协七届二次会议提案目录")
+    assert (m.name, m.place, m.level, m.session) == ("某某区政协七届二次会议", "某某区", "区县", "七届二次")
 
 
 EXPECTED = {

@@ -323,16 +323,16 @@ def test_did_a_named_proposer_speak_on_a_topic(engine):
 
 
 DISTRICT = """序号,标题,提案者,会议
-1,关于打造夜间消费街区的建议,经济界别组,乙区政协五届三次会议
-2,关于加强校园周边交通安全的建议,教育界别组,乙区政协五届三次会议
-3,关于推进老旧小区加装电梯的建议,民进乙区委,乙区政协五届三次会议
+1,关于打造夜间消费街区的建议,经济界别组,乙区政协七届二次会议
+2,关于加强校园周边交通安全的建议,教育界别组,乙区政协七届二次会议
+3,关于推进老旧小区加装电梯的建议,民进乙区委,乙区政协七届二次会议
 """
 
 
 def test_the_city_a_district_meeting_belongs_to_is_no_topic(tmp_path):
     # "丙市乙区政协…": the city before the district's meeting is part of naming the meeting
     eng = engine_on(tmp_path, {"乙区.csv": DISTRICT})
-    q = "丙市乙区政协五届三次会议上，哪些界别组提交了提案？"
+    q = "丙市乙区政协七届二次会议上，哪些界别组提交了提案？"
     assert eng.answerer.topic_terms(q) == []
     out = eng.answerer.answer(q)
     assert out.found and sorted(_ids(out)) == ["01", "02"]
