@@ -364,6 +364,13 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
         parts = [p.strip() for p in re.split(r"[、，,；;]", cand)]
         return len(parts) > 1 and all(p and is_proposer(p) for p in parts)
 
+    def lead_colon(s: int, e: int) -> int | None:
+        """Offset of the colon after a proposer that opens text[s:e] ("<提案者>：…"), else None."""
+        colon = re.search(r"[：:]", text[s:e])
+        if colon and colon.start() <= _PROPOSER_PREFIX_MAX and proposer(text[s:s + colon.start()]):
+            return s + colon.start()
+        return None
+
     items, problems = [], []
     for k, mk in enumerate(run):
         if k and mk.value != run[k - 1].value + 1:
@@ -391,10 +398,9 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
                 ts, te = strip_span(text, *lines.bounds(nxt))
                 nxt += 1
         # "<提案者>：关于…" - a proposer before a colon opens the item
-        colon = re.search(r"[：:]", text[ts:te])
-        if colon and colon.start() <= _PROPOSER_PREFIX_MAX and proposer(text[ts:ts + colon.start()]):
-            values["proposer_text"] = text[ts:ts + colon.start()].strip()
-            ts, te = strip_span(text, ts + colon.end(), te)
+        if (colon := lead_colon(ts, te)) is not None:
+            values["proposer_text"] = text[ts:colon].strip()
+            ts, te = strip_span(text, colon + 1, te)
         # "…的建议（<提案者>）" on the title line
         if "proposer_text" not in values and (m := _PAREN_TAIL.search(text, ts, te)) and proposer(m.group("who")):
             values["proposer_text"] = m.group("who").strip()
@@ -406,9 +412,8 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
             first = next((i for i in range(nxt, stop_line) if not lines.blank(i)), None)
             if first is not None:
                 bs, be = strip_span(text, *lines.bounds(first))
-                colon = re.search(r"[：:]", text[bs:be])
-                if colon and colon.start() <= _PROPOSER_PREFIX_MAX and proposer(text[bs:bs + colon.start()]):
-                    values["proposer_text"] = text[bs:bs + colon.start()].strip()
+                if (colon := lead_colon(bs, be)) is not None:
+                    values["proposer_text"] = text[bs:colon].strip()
         # "……（<提案者>）" closing the item's text
         if "proposer_text" not in values and (m := _PAREN_TAIL.search(text, span[0], span[1])) and proposer(m.group("who")):
             values["proposer_text"] = m.group("who").strip()

@@ -21,9 +21,11 @@ PLACE_END = re.compile(f"(?:{PLACE_SUFFIX})$")
 _PLACE = rf"[\u4e00-\u9fff]{{1,10}}?(?:{PLACE_SUFFIX})"
 # "<place>政协" as a question may name it: a local CPPCC or the CPPCC of a city or province
 PLACE_CPPCC = re.compile(rf"({_PLACE})政协")
+# "<place>政协召开…会议": the verb between the CPPCC and its session is no part of the name
+_CONVENED = "召开|举行|举办"
 # also the formal names: "中国人民政治协商会议第十四届全国委员会第二次会议", "全国政协第十四届常委会第五次会议"
 _SESSION = re.compile(
-    rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协(?:召开|举行|举办)?|政协(?P<p2>{_PLACE}(?:{_PLACE})?)"
+    rf"(?:(?P<p1>{_PLACE}|[省市区县])?政协(?:{_CONVENED})?|政协(?P<p2>{_PLACE}(?:{_PLACE})?)"
     rf"|(?:中国)?人民政治协商会议(?P<p3>{_PLACE})?)?"
     rf"\s*第?(?P<term>[{_NUM}\d]+)届"
     rf"(?P<body>全国委员会|委员会|常委会|常务委员会)?\s*第?"
@@ -123,7 +125,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
                 break
     name = ""
     if m:
-        printed = re.sub("政协(?:召开|举行|举办)", "政协", m.group(0).strip().lstrip(knowledge()["place_leading_noise"]))
+        printed = re.sub(f"政协(?:{_CONVENED})", "政协", m.group(0).strip().lstrip(knowledge()["place_leading_noise"]))
         if place and place not in printed:
             # "市政协…会议" in a collection whose organisations name one city
             printed = place + (printed[1:] if printed[:1] in "省市区县" else printed)
@@ -145,7 +147,7 @@ def parse_meeting(headline: str = "", intro: str = "", fields: Iterable[str] = (
         name = "全国" + name
     if not name and (mp := _MEETING_PHRASE.search(headline or "")):
         # "某某政协第十九次双周协商座谈会": a meeting without 届次/会次
-        name = re.sub("政协(?:召开|举行|举办)", "政协", mp.group(0))
+        name = re.sub(f"政协(?:{_CONVENED})", "政协", mp.group(0))
     if not name:
         name = fallback or (f"{place}政协" if place else "")
     level = _level(place or bare, national)

@@ -227,7 +227,7 @@ def _office_first(s: str) -> tuple[ProposerRef, ...] | None:
     if not placed(refs) or len(members) != 1:
         return None
     # the office as titled_member reads it: 省政协常委 -> 常委, like 市政协常委 张某
-    role = _patterns()["role_tail"].search(re.sub(f"^.*?(?:{_patterns()['cppcc'].pattern})", "", first) or first).group(0)
+    role = _patterns()["role_tail"].search(_after_cppcc(first) or first).group(0)
     return mark_speakers(tuple(ProposerRef(r.name, r.type, s, r.speaker, r.role or role) if r.type == MEMBER else r
                                for r in refs))
 
@@ -426,8 +426,13 @@ def find_org_of(text: str, member: str) -> tuple[ProposerRef, ...]:
 
 def _without_cppcc(name: str) -> str:
     """"市政协经济委员会" -> "经济委员会" (a committee's name inside its own CPPCC); "" otherwise."""
-    rest = re.sub(f"^.*?(?:{_patterns()['cppcc'].pattern})", "", name)
+    rest = _after_cppcc(name)
     return rest if rest != name and len(rest) >= 4 and _patterns()["committee_bare"].match(rest) else ""
+
+
+def _after_cppcc(s: str) -> str:
+    """What follows the first CPPCC word (市政协经济委员会 -> 经济委员会); s itself without one."""
+    return re.sub(f"^.*?(?:{_patterns()['cppcc'].pattern})", "", s)
 
 
 def parties_in(text: str) -> tuple[str, ...]:
