@@ -14,6 +14,11 @@ from .select import Features, Ranked
 REC_CUE = re.compile(r"建议|要|应|需|加快|推进|建立|完善|加大|强化|打造|提升|鼓励|支持|培育|实施|优化|探索")
 # a heading line may print the proposer beside the title ("【某某委员（某党派省委会副主委）】")
 HEADING_EXTRA = 45
+# who took part, asked of the whole collection ("哪些单位提交了…", "都有哪些方面"): the answer
+# opens with its proposers grouped by type, after what the introduction says of them
+ROSTER_ASK = re.compile(r"谁|哪些(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
+# the introduction's sentence that counts or names who submitted
+ROSTER_SENTENCE = re.compile(r"\d+\s*[篇份件个]|提交|报送|参加|参与")
 
 
 class Composer:
@@ -26,6 +31,7 @@ class Composer:
         props = list(index.proposals.values())
         self.answerable = [p for p in props if p.kind != "intro"]
         self.meetings = sorted({p.meeting for p in self.answerable if p.meeting})
+        self._intros = {p.meeting: p for p in props if p.kind == "intro"}
 
     def _key_sentences(self, text: str, spans, n: int) -> list[tuple[int, int, float]]:
         """What a proposal proposes, for listings: sentences with a recommendation verb; the
@@ -73,12 +79,17 @@ class Composer:
         if not found:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         detail = bool(DETAIL_CUE.search(q.question))
+        roster = self._roster(q, terms, cands)
+        if roster and (intro := self._intros.get(roster[0])) is not None:
+            chosen = [Ranked(intro, 0.0, 0.0, 0.0)] + list(chosen)
         citations: list[Citation] = []
         lines = []
         for r in chosen:
             p, score = r.proposal, r.score
             quotes = []
-            for s, e, _ in self._sentences_for(p, terms, detail, len(chosen)):
+            spans = (self._roster_sentences(p) if roster and p.kind == "intro" else
+                     self._sentences_for(p, terms, detail, len(chosen)))
+            for s, e, _ in spans:
                 chunk = next((c for c in self._chunks_by_pid[p.proposal_id] if c.start <= s < c.end), None)
                 if chunk is None:
                     continue
@@ -110,7 +121,7 @@ class Composer:
         if not lines:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         ctx["proposers"] = list(q.proposers) or list(dict.fromkeys(x for c in citations for x in c.proposers))
-        head = self._headline(q, terms, chosen, scope)
+        head = roster[1] if roster else self._headline(q, terms, chosen, scope)
         if q.widened:
             head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
         if q.absent:
@@ -120,6 +131,32 @@ class Composer:
         else:
             text = head + "\n" + "\n".join(f"{i}. {ln}" for i, ln in enumerate(lines, 1))
         return text, True, tuple(citations), ctx
+
+    def _roster(self, q: Query, terms, cands) -> tuple[str, str] | None:
+        """(meeting, headline) naming every proposer of one meeting by type, when the question asks
+        who took part in the whole of it; None otherwise."""
+        if (terms or q.meta or q.proposers or q.types or q.roles or q.titles or q.restrict or q.exclude
+                or q.exclude_proposers or not ROSTER_ASK.search(q.question)):
+            return None
+        props = [p for p in cands if p.kind == "proposal"]
+        meetings = {p.meeting for p in props}
+        if len(props) < 2 or len(meetings) != 1:
+            return None
+        groups: dict[str, list[str]] = {}
+        counts: dict[str, int] = {}
+        for p in props:
+            typ = (p.org_types() or (p.proposer_type,))[0] or "其他"
+            counts[typ] = counts.get(typ, 0) + 1
+            names = groups.setdefault(typ, [])
+            names += [n for n in p.proposers if n not in p.speakers and n not in names]
+        meeting = next(iter(meetings))
+        parts = [f"{t}（{counts[t]} 份）：{'、'.join(groups[t])}" for t in sorted(groups, key=lambda t: -counts[t])]
+        return meeting, f"{meeting or '本库'}的 {len(props)} 份建议的提出者：\n" + "\n".join(parts)
+
+    def _roster_sentences(self, intro: Proposal) -> list[tuple[int, int, float]]:
+        spans = [(s, e) for s, e in sentences(self._doc_text[intro.doc_id], intro.start, intro.end)]
+        hit = [(s, e, 1.0) for s, e in spans if ROSTER_SENTENCE.search(self._doc_text[intro.doc_id][s:e])]
+        return hit[:1] or [(s, e, 0.0) for s, e in spans[:1]]
 
     @staticmethod
     def _scope(q: Query, cands) -> str:

@@ -313,10 +313,11 @@ class _Mark:
     after: int         # offset just after the number marker
 
 
-def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] = lambda s: False) -> list[_Mark] | None:
-    """The markers of the numbering family whose numbers repeat and increase."""
+def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] = lambda s: False,
+                  lo: int = 0, hi: int | None = None) -> list[_Mark] | None:
+    """The markers of the numbering family whose numbers repeat and increase (in lines lo..hi)."""
     found: dict[str, list[_Mark]] = {f: [] for f in (*_NUMBERING, "【】", "X：")}
-    for i in range(len(lines)):
+    for i in range(lo, len(lines) if hi is None else hi):
         s, e = lines.bounds(i)
         for fam, rx in _NUMBERING.items():
             if m := rx.match(text, s, e):
@@ -349,8 +350,13 @@ def _numbered_run(text: str, lines: _Lines, is_proposer: Callable[[str], bool] =
     return best[1] if best else None
 
 
-def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], bool]):
-    picked = _numbered_run(text, lines, is_proposer)
+def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], bool],
+              region: tuple[int, int] | None = None):
+    """Items of the outer numbered list (within `region`'s lines when given). A part of the list
+    that names no proposer but holds a list of items that mostly do ("一、大会发言" over
+    "【<提案者>】…" speeches) gives those items instead, its heading kept as their 栏目."""
+    lo, hi = region or (0, len(lines))
+    picked = _numbered_run(text, lines, is_proposer, lo, hi)
     if picked is None:
         return None
     run = picked  # numbers outside the run (a list nested in a body) stay in their item's body
@@ -375,8 +381,8 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
     for k, mk in enumerate(run):
         if k and mk.value != run[k - 1].value + 1:
             problems.append(_problem(name, mk.line + 1, f"编号从 {run[k - 1].value} 跳到 {mk.value}，中间的条目缺失。"))
-        stop_line = run[k + 1].line if k + 1 < len(run) else len(lines)
-        end = lines.starts[stop_line] if k + 1 < len(run) else len(text)
+        stop_line = run[k + 1].line if k + 1 < len(run) else hi
+        end = lines.starts[stop_line] if stop_line < len(lines) else len(text)
         span = strip_span(text, mk.after, end)
         if span[1] <= span[0]:
             problems.append(_problem(name, mk.line + 1, f"编号 {mk.value} 之后没有内容，已跳过。"))
@@ -418,6 +424,14 @@ def _numbered(name: str, text: str, lines: _Lines, is_proposer: Callable[[str], 
         if "proposer_text" not in values and (m := _PAREN_TAIL.search(text, span[0], span[1])) and proposer(m.group("who")):
             values["proposer_text"] = m.group("who").strip()
         title = text[ts:te]
+        if region is None and "proposer_text" not in values and (
+                inner := _numbered(name, text, lines, is_proposer, (mk.line + 1, stop_line))):
+            parts, inner_problems, _ = inner
+            if len(parts) > 1 and 2 * sum(bool(it.proposer_text) for it in parts) > len(parts):
+                items += [replace(it, item=f"{mk.value:02d}.{it.item}", fields={"栏目": title, **it.fields})
+                          for it in parts]
+                problems += inner_problems
+                continue
         items.append(ParsedItem(f"{mk.value:02d}", title, (ts, te) if title else None, span,
                                 fields=fields, line=mk.line + 1, **values))
     return items, problems, lines.starts[run[0].line]

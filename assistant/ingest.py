@@ -23,11 +23,11 @@ from .proposers import types as proposer_types
 from .records import Document, Proposal
 from .util import strip_span
 
-NORMALIZATION_VERSION = 7  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
+NORMALIZATION_VERSION = 8  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
 # 4: a header line ends its paragraph, 【proposer】 digests, bracketed and listed proposers;
 # 5: a speaker named only in the item's text; 6: a proposer opening the text after a numbered title,
 # a member's CPPCC office printed first, the headline's or file name's meeting; 7: "无" names nobody,
-# the organisation a member named alone spoke for
+# the organisation a member named alone spoke for; 8: the items of numbered parts ("一、大会发言")
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
 POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}

@@ -251,10 +251,15 @@ META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
 # the question is about the collection as a whole ("这些材料…", "本次议政…", "各单位交…", "这 N 篇…"),
 # not about one proposal in it, unless it asks who proposed something or whether anyone did
-META_SET_CUE = re.compile(r"这些(?:材料|调研报告|报告|提案|发言|建议)|(?:这|本|此)次(?:专题)?(?:议政|协商|会议|活动|常委会议?)"
+META_SET_CUE = re.compile(r"(?:这些|这批|这一批|本批)(?:材料|调研报告|报告|提案|发言|建议)|(?:这|本|此)次(?:专题)?(?:议政|协商|会议|活动|常委会议?)"
                           r"|这个(?:栏目|专题|活动)|各单位(?:交|提交|报送|报)|这\d+[篇份件]")
+# asking which meeting, or when or where it met ("在哪次会议上", "什么时候召开")
+MEETING_ASK = re.compile(r"(?:哪|什么|哪一)(?:次|个|届|场)?(?:会议|全会|大会|常委会议?)|(?:何时|什么时候|哪天|哪一天|哪里|哪儿|在哪)召开")
+# this meeting, with the words of its theme between ("这次围绕<theme>的专题议政")
+THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场)[^，,。？?！!]{0,16}?(?:议政|协商|会议|全会|大会|活动)")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
-                          r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到")
+                          r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到"
+                          r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)")
 # the question names the introduction itself ("导语里…", "按编者按的说法"): it is asked about, whatever the topic
 INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
@@ -495,7 +500,10 @@ class QuestionParser:
         q["meta"] = (not mentioned and not types and not roles and not q["titles"]
                      and (not terms and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
                           or bool(INTRO_CUE.search(question))
-                          or bool(META_SET_CUE.search(question)) and not PROPOSAL_ASK.search(question))
+                          or bool(META_SET_CUE.search(question)) and not PROPOSAL_ASK.search(question)
+                          # which meeting this one was: its introduction says, whatever its theme's words
+                          or bool(THIS_MEETING.search(question)) and bool(MEETING_ASK.search(question))
+                          and not PROPOSAL_ASK.search(question))
                      and any(p.kind == "intro" and (not meetings or p.meeting in meetings) for p in self.proposals))
         elsewhere = self._other_place(positive)
         if elsewhere:  # answered from the whole corpus, and the answer says so (as any empty scope)

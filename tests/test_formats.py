@@ -304,6 +304,29 @@ def test_numbered_picks_the_outer_list():
     assert [i.item for i in pc.items] == ["01", "02"]
 
 
+def test_numbered_sections_each_holding_a_list_of_proposals():
+    # a digest page in parts: "一、<part>" over "【proposer】" speeches, "二、<part>" over "（一）" items
+    # with the proposer opening the text; each speech is an item, its part kept as a field
+    text = ("某市政协全会发言摘登\n\n本次全会安排了大会发言和书面发言。\n\n"
+            "一、大会发言\n【民革市委会】关于加强甲工作的建议\n正文甲。\n"
+            "【九三学社市委会】推进乙改革\n正文乙。\n\n"
+            "二、书面发言摘登\n（一）完善丙机制\n民盟市委会：丙机制不健全。建议完善。\n"
+            "（二）发展丁产业\n致公党市委会：丁产业起步晚。\n（三）关于戊\n戊的情况如下：一是少。\n")
+    pc = parse_text("parts.txt", text, is_proposer)
+    check_offsets(pc)
+    assert pc.layout == "numbered" and pc.problems == ()
+    assert [(i.item, i.title, i.proposer_text) for i in pc.items] == [
+        ("01.01", "关于加强甲工作的建议", "民革市委会"), ("01.02", "推进乙改革", "九三学社市委会"),
+        ("02.01", "完善丙机制", "民盟市委会"), ("02.02", "发展丁产业", "致公党市委会"), ("02.03", "关于戊", "")]
+    assert [i.fields.get("栏目") for i in pc.items] == ["大会发言"] * 2 + ["书面发言摘登"] * 3
+    assert pc.text[slice(*pc.items[1].span)] == "【九三学社市委会】推进乙改革\n正文乙。"
+    assert [i.line for i in pc.items] == [6, 8, 12, 14, 16]
+    # a part whose list names no proposers stays one item (points of one proposal, as before)
+    plain = "一、关于甲的建议（民革市委会）\n正文。\n二、关于乙的建议\n（一）问题\n（二）对策\n"
+    pc = parse_text("plain.txt", plain, is_proposer)
+    assert [(i.item, i.title) for i in pc.items] == [("01", "关于甲的建议"), ("02", "关于乙的建议")]
+
+
 def test_numbered_gap_is_reported_not_dropped():
     pc = parse_text("g.txt", "1、甲\n2、乙\n4、丁\n")
     assert [i.item for i in pc.items] == ["01", "02", "04"]

@@ -344,3 +344,39 @@ def test_a_catalogue_line_does_not_answer_a_topic_it_does_not_name(tmp_path):
     assert not eng.answerer.answer("民进乙区委关于文明养犬的提案是哪一件？").found
     out = eng.answerer.answer("民进乙区委关于加装电梯的提案是哪一件？")
     assert out.found and _ids(out) == ["03"]
+
+
+def test_which_meeting_this_one_was_is_asked_of_its_introduction(sections_engine):
+    a = sections_engine.answerer
+    # the theme's words between "这次" and the meeting word do not make it a topic question
+    for q in ("这次围绕物流枢纽的专题议政是在哪次会议上开的？", "这场关于物流的议政是什么时候召开的",
+              "这批调研报告一共多少篇？"):
+        assert a.parser.parse(q).meta, q
+        out = a.answer(q)
+        assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"], q
+    # asked what was proposed at it, or who proposed something: the proposals answer
+    for q in ("这次会议上关于冷链提了什么建议？", "这次议政中谁提了冷链物流？"):
+        assert not a.parser.parse(q).meta, q
+
+
+def test_who_took_part_in_the_whole_collection_is_a_roster_by_type(sections_engine, engine):
+    out = sections_engine.answerer.answer("哪些单位提交了调研报告？")
+    assert out.found
+    head = out.answer.splitlines()
+    assert head[0] == "丙市政协七届五次常委会议的 2 份建议的提出者："
+    assert "民主党派（1 份）：民革丙市委会" in head and "政协专门委员会（1 份）：丙市政协经济委员会" in head
+    # the introduction's sentence that says who submitted is cited first, then every proposal
+    ids = [c.proposal_id for c in out.citations]
+    assert ids[0] == "丙市-00" and set(ids[1:]) == {"丙市-01", "丙市-02"}
+    assert "共收到调研报告2篇" in out.citations[0].quote
+    # the catalogue has no introduction: the roster heads the listing; a member who spoke for
+    # an organisation is not listed as a proposer of his own
+    out = engine.answerer.answer("都有哪些方面提了建议？")
+    lines = out.answer.splitlines()
+    assert lines[0] == "甲市政协九届三次会议的 8 份建议的提出者："
+    assert "民主党派（3 份）：民建甲市委会、民盟甲市委会、民进甲市委会" in lines
+    roster = lines[:lines.index(next(ln for ln in lines if ln.startswith("1. ")))]
+    assert len(roster) == 6 and not any("王一鸣" in ln for ln in roster)
+    # a topic, or a scope, is no roster
+    assert "提出者：" not in engine.answerer.answer("哪些单位提了养老方面的建议？").answer
+    assert "提出者：" not in engine.answerer.answer("民主党派有哪些单位提了建议？").answer
