@@ -7,7 +7,7 @@ import re
 
 from .chunk import sentences
 from .proposers import parties_in
-from .question import DETAIL_CUE, META_COUNT_CUE, Query, role_scope
+from .question import DETAIL_CUE, MEETING_ASK, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
 from .select import Features, Ranked
 
@@ -111,7 +111,8 @@ class Composer:
                 continue
             ctx["proposal_ids"].append(p.proposal_id)
             body = "".join(f"“{t}”[{n}]" for t, n in quotes)
-            where = f"（{p.meeting}）" if len(self.meetings) > 1 and p.meeting else ""
+            # the meeting is named when there are several, or when the question asks which it was
+            where = f"（{p.meeting}）" if (len(self.meetings) > 1 or MEETING_ASK.search(q.question)) and p.meeting else ""
             if p.kind == "intro":
                 lines.append(f"据{p.meeting or '本期'}的导语：{body}")
             elif p.kind == "policy":

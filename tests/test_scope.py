@@ -380,3 +380,10 @@ def test_who_took_part_in_the_whole_collection_is_a_roster_by_type(sections_engi
     # a topic, or a scope, is no roster
     assert "提出者：" not in engine.answerer.answer("哪些单位提了养老方面的建议？").answer
     assert "提出者：" not in engine.answerer.answer("民主党派有哪些单位提了建议？").answer
+
+
+def test_asked_which_meeting_a_proposal_was_made_at_the_answer_names_it(engine):
+    out = engine.answerer.answer("冷链物流园区的建议是在哪次会议上提出的？")
+    assert out.found and _ids(out)[:1] == ["01"] and "（甲市政协九届三次会议）" in out.answer
+    # one meeting in the corpus and not asked: not repeated on every line
+    assert "（甲市政协九届三次会议）" not in engine.answerer.answer("冷链物流园区是谁建议的？").answer
