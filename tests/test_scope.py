@@ -349,7 +349,7 @@ def test_a_catalogue_line_does_not_answer_a_topic_it_does_not_name(tmp_path):
 def test_which_meeting_this_one_was_is_asked_of_its_introduction(sections_engine):
     a = sections_engine.answerer
     # the theme's words between "这次" and the meeting word do not make it a topic question
-    for q in ("这次围绕物流枢纽的专题议政是在哪次会议上开的？", "这场关于物流的议政是什么时候召开的",
+    for q in ("围绕物流枢纽的这次协商属于哪一次会议？", "这场关于物流的议政是什么时候召开的",
               "这批调研报告一共多少篇？"):
         assert a.parser.parse(q).meta, q
         out = a.answer(q)
@@ -387,3 +387,11 @@ def test_asked_which_meeting_a_proposal_was_made_at_the_answer_names_it(engine):
     assert out.found and _ids(out)[:1] == ["01"] and "（甲市政协九届三次会议）" in out.answer
     # one meeting in the corpus and not asked: not repeated on every line
     assert "（甲市政协九届三次会议）" not in engine.answerer.answer("冷链物流园区是谁建议的？").answer
+
+
+def test_collective_words_and_joint_submission_verbs_are_no_topic(sections_engine):
+    a = sections_engine.answerer
+    out = a.answer("各家一共交了几份建议？")
+    assert out.found and "本库收录丙市政协七届五次常委会议的建议 2 份" in out.answer
+    out = a.answer("参与提交建议的有哪些单位？")
+    assert out.answer.startswith("丙市政协七届五次常委会议的 2 份建议的提出者：")
