@@ -382,9 +382,10 @@ class Selector:
             return False  # a party the corpus holds nothing from (the composer says which it holds)
         if q.focus and self.f.coverage(q.focus, self._text[top.proposal.proposal_id], whole=True) < FOCUS_MIN:
             return False  # where to look was found, what was asked about was not
-        if q.intent == "followup" and len(ranked) == 1 and (q.proposers or q.restrict):
-            # a follow-up about the one proposal of the proposer being discussed: the conversation
-            # has already found it; the wording of the follow-up is no reason to lose it
+        if q.intent == "followup" and (q.proposers or q.restrict) and len(ranked) <= max(1, len(q.proposers)):
+            # a follow-up about the one proposal of the proposer being discussed (or comparing it
+            # with one proposal of another): the conversation has already found them; the wording
+            # of the follow-up ("跟它相比…") is no reason to lose them
             return True
         if q.proposers and len(ranked) == 1 and len(top.proposal.text) <= len(top.proposal.title) + SHORT_ENTRY:
             # the one entry of the proposer asked about is a catalogue line (a title, a speaker):
@@ -398,6 +399,8 @@ class Selector:
             return [r for r in ranked][: 30], True
         top = ranked[0]
         found = self.forced(q, ranked)
+        if found and q.intent == "followup" and len(ranked) > 1:
+            return list(ranked), True  # the proposals being compared, whatever their words
         if found is None:
             found = self.found_score(q, top, sig) >= self.cal.found_coverage
         if not found:

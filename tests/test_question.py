@@ -68,3 +68,13 @@ def test_a_lone_modifier_morpheme_narrows_the_word_after_it(hash_engine):
     assert "碳交易市场" in terms("推进碳交易市场建设") and "交易市场" not in terms("推进碳交易市场建设")
     # a verb before a word is not glued to it
     assert "国外" in terms("让企业多去国外登记牌子")
+
+
+def test_how_it_was_handed_in_and_who_asks_are_no_topic(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # a verb of handing in with its complement, "这回", the asker's request
+    assert terms("民盟这回交上来的报告叫什么") == []
+    assert terms("各单位报上来的东西一共几篇") == []
+    assert sorted(terms("我想找一篇讲冷链物流的")) == ["冷链", "物流"]
+    # other verbs keep their complement: it may be what is asked about
+    assert "留下来" in terms("把青年人才留下来的办法")

@@ -395,3 +395,12 @@ def test_collective_words_and_joint_submission_verbs_are_no_topic(sections_engin
     assert out.found and "本库收录丙市政协七届五次常委会议的建议 2 份" in out.answer
     out = a.answer("参与提交建议的有哪些单位？")
     assert out.answer.startswith("丙市政协七届五次常委会议的 2 份建议的提出者：")
+
+
+def test_a_follow_up_comparing_with_one_proposal_of_another_proposer_is_answered(engine):
+    first = engine.answerer.answer("民建提了什么建议？")
+    out = engine.answerer.answer("那民盟的跟它相比侧重点有何不同？", [Turn("民建提了什么建议？", first)])
+    assert out.found and sorted(_ids(out)) == ["01", "02"]
+    # still declined when what is asked about is missing from both
+    out = engine.answerer.answer("那民盟的有没有提到跨境电商？", [Turn("民建提了什么建议？", first)])
+    assert not out.found
