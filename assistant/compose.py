@@ -136,7 +136,7 @@ class Composer:
     def _roster(self, q: Query, terms, cands) -> tuple[str, str] | None:
         """(meeting, headline) naming every proposer of one meeting by type, when the question asks
         who took part in the whole of it; None otherwise."""
-        if (terms or q.meta or q.proposers or q.types or q.roles or q.titles or q.restrict or q.exclude
+        if (terms or q.meta or q.joint or q.proposers or q.types or q.roles or q.titles or q.restrict or q.exclude
                 or q.exclude_proposers or not ROSTER_ASK.search(q.question)):
             return None
         props = [p for p in cands if p.kind == "proposal"]
@@ -185,6 +185,8 @@ class Composer:
             return f"本库收录{meeting or '这一合集'}的建议 {count} 份。"
         if q.titles:
             return f"题为《{'》《'.join(q.titles)}》的建议共 {n} 份："
+        if q.joint and not terms:
+            return f"{scope + '的' if scope else ''}联合提出的建议共 {n} 份："
         if q.proposers and not terms:
             return f"{scope}共有 {n} 份建议："
         if q.types and not terms:

@@ -261,6 +261,10 @@ META_SET_CUE = re.compile(r"(?:这些|这批|这一批|本批)(?:材料|调研�
 MEETING_ASK = re.compile(r"(?:哪|什么|哪一)(?:次|个|届|场)?(?:会议|全会|大会|常委会议?)|(?:何时|什么时候|哪天|哪一天|哪里|哪儿|在哪)召开")
 # this meeting, with the words of its theme between ("这次围绕<theme>的专题议政")
 THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场)[^，,。？?！!]{0,16}?(?:议政|协商|会议|全会|大会|活动)")
+# proposals that several proposers made together ("联合署名", "联名提出", "两个单位共同提交");
+# 联合 before a noun ("联合办学") is a topic
+JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|撰写|起草|发言)|联名|合写"
+                       r"|(?:两|二|三|多|几)(?:个|家)(?:单位|组织|党派|方面)(?:联合|共同|一起)?")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
                           r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到"
                           r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)")
@@ -364,6 +368,7 @@ class Query:
     roles: tuple[str, ...] = ()     # offices asked for ("哪些<office>…"): a proposal qualifies by a member's printed role
     exclude_roles: tuple[str, ...] = ()  # "不是<office>的…"
     absent: tuple[str, ...] = ()    # parties the question names that no proposer of the corpus belongs to
+    joint: bool = False             # asks for proposals made by several proposers together
 
 
 class QuestionParser:
@@ -424,7 +429,7 @@ class QuestionParser:
             # the province or city a district's or county's meeting belongs to ("某市某区政协…")
             text = self._parent_place.sub(" ", text)
         text = COUNTED.sub(" ", ORDINAL.sub(" ", strip_type_words(self.names.strip(text))))
-        text = NEGATION_WORD.sub(" ", text)
+        text = JOINT_CUE.sub(" ", NEGATION_WORD.sub(" ", text))
         for w in self._framing:
             text = text.replace(w, " ")
         for w in self.meeting_words.all_words():
@@ -488,7 +493,7 @@ class QuestionParser:
             # are the ones meant
             types = tuple(t for t in self.all_types if t not in excluded)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
-                 roles=roles, exclude_roles=exclude_roles,
+                 roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)
         # a cue whose Z holds no topic word ("<the meeting>中，有没有…") names no focus: the next may

@@ -199,6 +199,11 @@ class Selector:
         if q.exclude or q.exclude_proposers:
             pool = [p for p in pool if p.proposal_id not in q.exclude
                     and not set(p.proposers) & set(q.exclude_proposers)]
+        if q.joint:
+            # made together: two or more proposers besides the members who spoke for them
+            scoped = [p for p in pool if sum(n not in p.speakers for n in p.proposers) > 1]
+            pool = scoped or pool
+            q = q if scoped else replace(q, widened="联合提出", joint=False)
         if q.meetings:
             scoped = [p for p in pool if p.meeting in q.meetings]
             if scoped:

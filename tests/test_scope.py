@@ -404,3 +404,28 @@ def test_a_follow_up_comparing_with_one_proposal_of_another_proposer_is_answered
     # still declined when what is asked about is missing from both
     out = engine.answerer.answer("那民盟的有没有提到跨境电商？", [Turn("民建提了什么建议？", first)])
     assert not out.found
+
+
+JOINT = """序号,标题,提案者,发言人,会议,内容
+1,推进老旧厂房改造利用,民革乙市委会、经济界,刘一,乙市政协五届二次会议,建议把老旧厂房改造为文创空间。
+2,加强校园周边交通安全,民进乙市委会,,乙市政协五届二次会议,建议在校门口设置家长接送临时停车区。
+3,建设区域冷链物流中心,乙市政协经济委员会,陈二,乙市政协五届二次会议,建议统筹布局冷库和冷链配送网点。
+4,发展社区托育服务,民盟乙市委会、妇联,,乙市政协五届二次会议,建议在社区开办普惠托育点。
+5,推动校企联合办学,民建乙市委会,,乙市政协五届二次会议,建议职业院校与企业联合办学，共建实训基地。
+"""
+
+
+def test_proposals_made_together_are_a_scope(tmp_path):
+    eng = engine_on(tmp_path, {"乙市.csv": JOINT})
+    a = eng.answerer
+    for q in ("哪几篇是两个单位联合署名的？", "有哪些建议是联名提出的，发言人是谁"):
+        assert a.parser.parse(q).joint, q
+        out = a.answer(q)
+        assert out.found and sorted(_ids(out)) == ["01", "04"], q
+        assert out.answer.startswith("联合提出的建议共 2 份："), q
+    # a member speaking for one organisation is no second proposer; 联合 before a noun is a topic
+    assert not a.parser.parse("校企联合办学是谁提的？").joint
+    assert _ids(a.answer("校企联合办学是谁提的？")) == ["05"]
+    # with a topic: the joint ones about it
+    out = a.answer("联合提出的建议里有没有讲托育的？")
+    assert out.found and _ids(out) == ["04"]
