@@ -277,7 +277,7 @@ NEGATION_WORD = re.compile(_NEGATORS)
 # an aside in brackets after the negation ("不属于甲、乙的那几家（丙、丁）") is not negated
 NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|之外|外|[(（)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
-TITLE_CUE = re.compile(r"题目|标题|题为|题名")
+TITLE_CUE = re.compile(r"题目|标题|题为|题名|为题")  # "以<Z>为题": Z is in the title
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")

@@ -429,3 +429,11 @@ def test_proposals_made_together_are_a_scope(tmp_path):
     # with a topic: the joint ones about it
     out = a.answer("联合提出的建议里有没有讲托育的？")
     assert out.found and _ids(out) == ["04"]
+
+
+def test_with_z_as_its_title_matches_titles_and_a_perspective_is_no_topic(engine):
+    a = engine.answerer
+    q = a.parser.parse("以养老为题的建议是谁提的？")
+    assert q.title_scope and a.parser.topic_terms(q.question) == ["养老"]
+    assert _ids(a.answer("以养老为题的建议是谁提的？")) == ["02"]
+    assert a.parser.topic_terms("各民主党派分别从什么角度提建议") == []
