@@ -146,10 +146,14 @@ class Composer:
         groups: dict[str, list[str]] = {}
         counts: dict[str, int] = {}
         for p in props:
-            typ = (p.org_types() or (p.proposer_type,))[0] or "其他"
-            counts[typ] = counts.get(typ, 0) + 1
-            names = groups.setdefault(typ, [])
-            names += [n for n in p.proposers if n not in p.speakers and n not in names]
+            # each proposer under its own type (a joint proposal counts for each of its types)
+            kinds = p.proposer_types or (p.proposer_type,) * len(p.proposers)
+            own = [(n, t or "其他") for n, t in zip(p.proposers, kinds) if n not in p.speakers]
+            for typ in dict.fromkeys(t for _, t in own):
+                counts[typ] = counts.get(typ, 0) + 1
+            for n, typ in own:
+                names = groups.setdefault(typ, [])
+                names += [n] if n not in names else []
         meeting = next(iter(meetings))
         parts = [f"{t}（{counts[t]} 份）：{'、'.join(groups[t])}" for t in sorted(groups, key=lambda t: -counts[t])]
         return meeting, f"{meeting or '本库'}的 {len(props)} 份建议的提出者：\n" + "\n".join(parts)

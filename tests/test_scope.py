@@ -429,6 +429,10 @@ def test_proposals_made_together_are_a_scope(tmp_path):
     # with a topic: the joint ones about it
     out = a.answer("联合提出的建议里有没有讲托育的？")
     assert out.found and _ids(out) == ["04"]
+    # a roster names each proposer of a joint proposal under its own type
+    lines = a.answer("都有哪些单位提了建议？").answer.splitlines()
+    assert "界别（1 份）：经济界" in lines and "人民团体（1 份）：妇联" in lines
+    assert any(ln.startswith("民主党派（4 份）：") for ln in lines)
 
 
 def test_with_z_as_its_title_matches_titles_and_a_perspective_is_no_topic(engine):
