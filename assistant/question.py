@@ -245,11 +245,13 @@ PARENT_PLACE = "省|自治区|市|自治州|州|盟|地区"
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么"
                            "我你您咱想找帮")  # the asker and his request ("我想找…", "帮我查"), never a topic
+# a word holding one of these asks ("由谁来", "怎么办"); no topic does
+ASKING_CHARS = frozenset("谁哪啥么怎")
 # a verb of handing in with a directional complement ("交上来", "拿出来"): how something was
 # submitted, not what (other verbs keep theirs: "留下来", "走出去" may be the topic)
 _DIRECTIONAL = re.compile(r"[交报收送递提拿写列](?:上来|上去|出来|进来|过来)")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
-_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)[省市区县]?(?:委员会|委会|委)")
+_UNIT_LEFTOVER = re.compile(r"(?:(?<=\s)|^)[省市区县]?(?:委员会|委会|委(?!员))")  # not the 委 of 委员
 # A question about the meeting itself (its theme, how many reports), not about one proposal.
 META_CUE = re.compile(r"会议|大会|导语|主题|议题")
 META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件|几位|多少位|篇数")
@@ -441,7 +443,7 @@ class QuestionParser:
         all_spans = self.analyzer.spans(text)
         handed = [(a, b) for w, a, b in all_spans if _DIRECTIONAL.fullmatch(w)]
         spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic
-                 and not any(a2 <= a and b <= b2 for a2, b2 in handed)]
+                 and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)]
         # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
         low = text.lower()
         covered = [False] * len(low)

@@ -78,3 +78,15 @@ def test_how_it_was_handed_in_and_who_asks_are_no_topic(hash_engine):
     assert sorted(terms("我想找一篇讲冷链物流的")) == ["冷链", "物流"]
     # other verbs keep their complement: it may be what is asked about
     assert "留下来" in terms("把青年人才留下来的办法")
+
+
+def test_asking_words_the_member_word_and_county_spellings(hash_engine):
+    from assistant.question import type_scope
+    p = hash_engine.answerer.parser
+    # a word that holds an asking character is no topic ("由谁来", "怎么办")
+    assert p.topic_terms("这几家都由谁来发言") == []
+    # the 委 of 委员 after a proposer's name is no unit leftover ("<界别>委员作了…")
+    assert p.topic_terms(" 委员作了哪些发言") == []
+    # the counties' CPPCCs as printed in many cities' pages
+    for q in ("县（市、区）政协有哪些报告", "县(市、区)政协都讲了什么", "县市区政协都提了什么"):
+        assert type_scope(q)[0] == ("区县(市)政协",), q
