@@ -73,9 +73,9 @@ def test_a_lone_modifier_morpheme_narrows_the_word_after_it(hash_engine):
 def test_how_it_was_handed_in_and_who_asks_are_no_topic(hash_engine):
     terms = hash_engine.answerer.parser.topic_terms
     # a verb of handing in with its complement, "这回", the asker's request
-    assert terms("民盟这回交上来的报告叫什么") == []
-    assert terms("各单位报上来的东西一共几篇") == []
-    assert sorted(terms("我想找一篇讲冷链物流的")) == ["冷链", "物流"]
+    assert terms("民盟这回送上来的报告叫什么") == []
+    assert terms("各单位交上去的东西一共几篇") == []
+    assert sorted(terms("帮我找一篇讲冷链物流的")) == ["冷链", "物流"]
     # other verbs keep their complement: it may be what is asked about
     assert "留下来" in terms("把青年人才留下来的办法")
 
