@@ -79,7 +79,7 @@ def _patterns() -> dict:
         "sector_word": re.compile(f"^(?:{_alts(k['sector_words'])}|(?:特别邀请|特邀)[\u4e00-\u9fff]{{0,6}}人士)$"),
         "cppcc": re.compile(cppcc),
         "committee": re.compile(f"(?:{cppcc}).*(?:{_alts(k['committee_suffixes'])})$"),
-        # 提案委员会 / 市社会和法制委员会 / 社法委: a special committee named without 政协
+        # 提案委员会 / 市民族宗教委员会 / 民宗委: a special committee named without 政协
         "committee_bare": re.compile(
             f"^(?:[\u4e00-\u9fff]{{0,8}}?(?:{places}))?(?:(?:{_alts(c for x in k['special_committees'] for c in x['stems'])})"
             f"委员会|{_alts(c for x in k['special_committees'] for c in x['short'])})$"),
@@ -467,7 +467,7 @@ def short_names(name: str) -> tuple[str, ...]:
         out += [w for w in knowledge()["people_orgs"] if w in name]
     if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
         out.append(place)  # 某某街道政协联络处 -> 某某街道: a place stands for its own CPPCC
-    if name.endswith("委员会"):  # 某市政协社会和法制委员会 -> 社法委
+    if name.endswith("委员会"):  # 某市政协民族宗教委员会 -> 民宗委
         out += [c for x in knowledge()["special_committees"] if any(f"{st}委员会" in name for st in x["stems"])
                 for c in x["short"]]
     return tuple(dict.fromkeys(x for x in out if x != name))
