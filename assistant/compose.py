@@ -82,6 +82,8 @@ class Composer:
         roster = self._roster(q, terms, cands)
         if roster and (intro := self._intros.get(roster[0])) is not None:
             chosen = [Ranked(intro, 0.0, 0.0, 0.0)] + list(chosen)
+        # the meeting is named when there are several, or when the question asks which it was
+        name_meeting = len(self.meetings) > 1 or bool(MEETING_ASK.search(q.question))
         citations: list[Citation] = []
         lines = []
         for r in chosen:
@@ -111,8 +113,7 @@ class Composer:
                 continue
             ctx["proposal_ids"].append(p.proposal_id)
             body = "".join(f"“{t}”[{n}]" for t, n in quotes)
-            # the meeting is named when there are several, or when the question asks which it was
-            where = f"（{p.meeting}）" if (len(self.meetings) > 1 or MEETING_ASK.search(q.question)) and p.meeting else ""
+            where = f"（{p.meeting}）" if name_meeting and p.meeting else ""
             if p.kind == "intro":
                 lines.append(f"据{p.meeting or '本期'}的导语：{body}")
             elif p.kind == "policy":
@@ -147,8 +148,7 @@ class Composer:
         counts: dict[str, int] = {}
         for p in props:
             # each proposer under its own type (a joint proposal counts for each of its types)
-            kinds = p.proposer_types or (p.proposer_type,) * len(p.proposers)
-            own = [(n, t or "其他") for n, t in zip(p.proposers, kinds) if n not in p.speakers]
+            own = [(n, t or "其他") for n, t in p.own_proposers()]
             for typ in dict.fromkeys(t for _, t in own):
                 counts[typ] = counts.get(typ, 0) + 1
             for n, typ in own:
@@ -159,9 +159,10 @@ class Composer:
         return meeting, f"{meeting or '本库'}的 {len(props)} 份建议的提出者：\n" + "\n".join(parts)
 
     def _roster_sentences(self, intro: Proposal) -> list[tuple[int, int, float]]:
-        spans = [(s, e) for s, e in sentences(self._doc_text[intro.doc_id], intro.start, intro.end)]
-        hit = [(s, e, 1.0) for s, e in spans if ROSTER_SENTENCE.search(self._doc_text[intro.doc_id][s:e])]
-        return hit[:1] or [(s, e, 0.0) for s, e in spans[:1]]
+        text = self._doc_text[intro.doc_id]
+        spans = sentences(text, intro.start, intro.end)
+        hit = next(((s, e) for s, e in spans if ROSTER_SENTENCE.search(text[s:e])), spans[0] if spans else None)
+        return [(*hit, 0.0)] if hit else []
 
     @staticmethod
     def _scope(q: Query, cands) -> str:

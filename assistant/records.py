@@ -69,11 +69,16 @@ class Proposal:
     item: str = ""                         # position or file stem as printed ("03"), for citing by number
     roles: tuple[str, ...] = ()            # one per proposer: a member's office as printed (常委, 副主委), else ""
 
+    def own_proposers(self) -> tuple[tuple[str, str], ...]:
+        """(name, type) of its proposers besides the members who spoke for them."""
+        kinds = self.proposer_types or (self.proposer_type,) * len(self.proposers)
+        return tuple((n, t) for n, t in zip(self.proposers, kinds) if n not in self.speakers)
+
     def org_types(self) -> tuple[str, ...]:
         """Types of its proposers, not of the members who spoke for them (a party's speech is not
         an individual member's proposal)."""
+        own = [t for _, t in self.own_proposers() if t]
         kinds = self.proposer_types or (self.proposer_type,) * len(self.proposers)
-        own = [t for n, t in zip(self.proposers, kinds) if n not in self.speakers and t]
         return tuple(dict.fromkeys(own or [t for t in kinds if t]))
 
     def role_of(self, name: str) -> str:

@@ -201,7 +201,7 @@ class Selector:
                     and not set(p.proposers) & set(q.exclude_proposers)]
         if q.joint:
             # made together: two or more proposers besides the members who spoke for them
-            scoped = [p for p in pool if sum(n not in p.speakers for n in p.proposers) > 1]
+            scoped = [p for p in pool if len(p.own_proposers()) > 1]
             pool = scoped or pool
             q = q if scoped else replace(q, widened="联合提出", joint=False)
         if q.meetings:

@@ -267,14 +267,18 @@ def test_an_aside_in_brackets_after_a_negation_is_asked_for(engine):
     assert sorted(_ids(out)) == ["04", "05", "06"]
 
 
+def _asked_of_the_introduction(a, q: str) -> None:
+    assert a.parser.parse(q).meta, q
+    out = a.answer(q)
+    assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"], q
+
+
 def test_a_question_about_the_collection_as_a_whole_is_asked_of_its_introduction(sections_engine):
     a = sections_engine.answerer
     # (哪件事 asks which matter, not which proposal)
     for q in ("各单位交的这些材料是围绕什么写的？", "这2篇调研报告是在哪次常委会议上交流的",
               "各单位报送这些材料，是为哪件事出主意的？"):
-        assert a.parser.parse(q).meta, q
-        out = a.answer(q)
-        assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"]
+        _asked_of_the_introduction(a, q)
     # asking who proposed something, or whether anyone did, is about the proposals
     assert not a.parser.parse("这次专题议政中，谁建议建设铁水联运码头？").meta
     assert not a.parser.parse("这次会议有没有关于冷链物流的建议？").meta
@@ -351,9 +355,7 @@ def test_which_meeting_this_one_was_is_asked_of_its_introduction(sections_engine
     # the theme's words between "这次" and the meeting word do not make it a topic question
     for q in ("围绕物流枢纽的这次协商属于哪一次会议？", "这场关于物流的议政是什么时候召开的",
               "这批调研报告一共多少篇？"):
-        assert a.parser.parse(q).meta, q
-        out = a.answer(q)
-        assert out.found and [c.proposal_id for c in out.citations][:1] == ["丙市-00"], q
+        _asked_of_the_introduction(a, q)
     # asked what was proposed at it, or who proposed something: the proposals answer
     for q in ("这次会议上关于冷链提了什么建议？", "这次议政中谁提了冷链物流？"):
         assert not a.parser.parse(q).meta, q
