@@ -9,11 +9,14 @@ from .chunk import sentences
 from .proposers import parties_in
 from .question import DETAIL_CUE, MEETING_ASK, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
-from .select import Features, Ranked
+from .select import Features, Ranked, Selector
 
 REC_CUE = re.compile(r"建议|要|应|需|加快|推进|建立|完善|加大|强化|打造|提升|鼓励|支持|培育|实施|优化|探索")
 # a heading line may print the proposer beside the title ("【某某委员（某党派省委会副主委）】")
 HEADING_EXTRA = 45
+# how many proposals one answer shows: a listing of a whole scope (a proposer's, a type's), and
+# an answer to a topic, whose extra proposals each add less; the headline still counts them all
+LIST_SHOWN, ANSWER_SHOWN = 30, 12
 # who took part, asked of the whole collection ("哪些单位提交了…", "都有哪些方面"): the answer
 # opens with its proposers grouped by type, after what the introduction says of them
 ROSTER_ASK = re.compile(r"谁|哪些(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
@@ -79,6 +82,8 @@ class Composer:
         if not found:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         detail = bool(DETAIL_CUE.search(q.question))
+        total, listing = len(chosen), Selector.listing(q, terms)
+        chosen = chosen[:LIST_SHOWN if listing else ANSWER_SHOWN]
         roster = self._roster(q, terms, cands)
         if roster and (intro := self._intros.get(roster[0])) is not None:
             chosen = [Ranked(intro, 0.0, 0.0, 0.0)] + list(chosen)
@@ -123,7 +128,10 @@ class Composer:
         if not lines:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         ctx["proposers"] = list(q.proposers) or list(dict.fromkeys(x for c in citations for x in c.proposers))
-        head = roster[1] if roster else self._headline(q, terms, chosen, scope)
+        head = roster[1] if roster else self._headline(q, terms, total, chosen, scope)
+        if head and not roster and total > len(chosen):
+            head = head.rstrip("：") + (f"，以下列出其中 {len(chosen)} 份：" if listing else
+                                        f"，以下是最相关的 {len(chosen)} 份：")
         if q.widened:
             head = f"没有找到{q.widened}的建议，以下是在全部建议中找到的：" + ("\n" + head if head else "")
         if q.absent:
@@ -179,8 +187,7 @@ class Composer:
             return "、".join(role_scope("、".join(q.scope_words), anywhere=True)[1])
         return ""
 
-    def _headline(self, q: Query, terms, chosen, scope: str) -> str:
-        n = len(chosen)
+    def _headline(self, q: Query, terms, n: int, chosen, scope: str) -> str:
         if chosen and chosen[0].proposal.kind == "intro":
             if not META_COUNT_CUE.search(q.question):
                 return ""

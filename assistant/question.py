@@ -26,10 +26,21 @@ from .proposers import knowledge, parties_in, place_of, short_names
 _MODIFIER_TAGS = frozenset({"n", "ng", "t", "tg", "s", "ns", "a", "ag", "b", "h"})
 
 
+# jieba's tags of function words, which carry the asking, not the topic: conjunctions (还是),
+# prepositions (为了), pronouns (某种, 这话), adverbs (最终, 逐一), particles, modals, interjections
+_FUNCTION_TAGS = frozenset({"c", "p", "r", "u", "uj", "ul", "uz", "uv", "ud", "ug", "y", "e", "o", "d", "ad"})
+
+
 @lru_cache(maxsize=4096)
 def _modifier(ch: str) -> bool:
     import jieba.posseg
     return jieba.posseg.dt.word_tag_tab.get(ch) in _MODIFIER_TAGS
+
+
+@lru_cache(maxsize=16384)
+def _function_word(word: str) -> bool:
+    import jieba.posseg
+    return jieba.posseg.dt.word_tag_tab.get(word) in _FUNCTION_TAGS
 
 
 @dataclass(frozen=True)
@@ -443,7 +454,8 @@ class QuestionParser:
         all_spans = self.analyzer.spans(text)
         handed = [(a, b) for w, a, b in all_spans if _DIRECTIONAL.fullmatch(w)]
         spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic
-                 and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)]
+                 and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)
+                 and not _function_word(w)]
         # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
         low = text.lower()
         covered = [False] * len(low)

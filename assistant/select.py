@@ -399,9 +399,10 @@ class Selector:
         return None
 
     def select(self, q: Query, terms, ranked: list[Ranked], sig: Signals) -> tuple[list[Ranked], bool]:
-        """Which proposals the answer covers, and whether the corpus answers at all."""
+        """Which proposals the answer covers, and whether the corpus answers at all. Every one of
+        them: how many the answer shows is the composer's choice, the count it states is this."""
         if self.listing(q, terms):
-            return [r for r in ranked][: 30], True
+            return list(ranked), True
         top = ranked[0]
         found = self.forced(q, ranked)
         if found and q.intent == "followup" and len(ranked) > 1:
@@ -414,4 +415,4 @@ class Selector:
         ratio = self.cal.include_plural if plural else self.cal.include_ratio
         keep = [top] + [r for r in ranked[1:]
                         if r.coverage >= max(self.cal.include_min, ratio * top.coverage) and r.coverage > 0]
-        return keep[:12], True
+        return keep, True

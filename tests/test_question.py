@@ -90,3 +90,12 @@ def test_asking_words_the_member_word_and_county_spellings(hash_engine):
     # the counties' CPPCCs as printed in many cities' pages
     for q in ("县（市、区）政协有哪些报告", "县(市、区)政协都讲了什么", "县市区政协都提了什么"):
         assert type_scope(q)[0] == ("区县(市)政协",), q
+
+
+def test_function_words_by_their_part_of_speech_are_no_topic(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # conjunctions, prepositions, pronouns and adverbs by jieba's own tags: the asking, not the topic
+    assert sorted(terms("冷链物流是甲提的还是乙提的")) == ["冷链", "物流"]
+    assert sorted(terms("为了冷链物流最终要建立某种渠道")) == ["冷链", "建立", "渠道", "物流"]
+    # content words keep their place, whatever else the sentence holds
+    assert {"冷链", "物流"} <= set(terms("逐一列出讲冷链物流的"))

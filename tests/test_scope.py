@@ -443,3 +443,16 @@ def test_with_z_as_its_title_matches_titles_and_a_perspective_is_no_topic(engine
     assert q.title_scope and a.parser.topic_terms(q.question) == ["养老"]
     assert _ids(a.answer("以养老为题的建议是谁提的？")) == ["02"]
     assert a.parser.topic_terms("各民主党派分别从什么角度提建议") == []
+
+
+def test_a_long_listing_counts_every_proposal_and_says_how_many_it_shows(tmp_path):
+    from assistant.compose import LIST_SHOWN
+    topics = ["路灯", "公厕", "绿道", "菜场", "停车", "托育", "食堂", "书屋", "球场", "泳池"]
+    rows = [f"{i},关于改善{topics[i % 10]}第{i}号的建议,民盟丙市委会,丙市政协三届一次会议,建议改善{topics[i % 10]}。"
+            for i in range(1, LIST_SHOWN + 6)]
+    eng = engine_on(tmp_path, {"丙市.csv": "序号,标题,提案者,会议,内容\n" + "\n".join(rows) + "\n"})
+    out = eng.answerer.answer("民盟丙市委会提了哪些建议？")
+    assert out.found
+    head = out.answer.splitlines()[0]
+    assert f"共有 {LIST_SHOWN + 5} 份" in head and f"列出其中 {LIST_SHOWN} 份" in head, head
+    assert len(_ids(out)) == LIST_SHOWN
