@@ -30,7 +30,7 @@ def test_meeting_words_pick_the_named_meeting_only():
 
 def test_framing_words_come_from_the_knowledge_file():
     words = question_words()
-    assert {"优秀提案", "基层委员会", "主委", "哪些"} <= words and "交通" not in words
+    assert {"优秀提案", "基层委员会", "主委", "哪些", "出自", "强调"} <= words and "交通" not in words
 
 
 def test_recurring_phrases_are_whole_words_shared_by_several_texts():
