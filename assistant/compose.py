@@ -19,7 +19,7 @@ HEADING_EXTRA = 45
 LIST_SHOWN, ANSWER_SHOWN = 30, 12
 # who took part, asked of the whole collection ("哪些单位提交了…", "都有哪些方面"): the answer
 # opens with its proposers grouped by type, after what the introduction says of them
-ROSTER_ASK = re.compile(r"谁|哪些(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
+ROSTER_ASK = re.compile(r"谁|哪(?:些|几|一)?类?(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
 # the introduction's sentence that counts or names who submitted
 ROSTER_SENTENCE = re.compile(r"\d+\s*[篇份件个]|提交|报送|参加|参与")
 

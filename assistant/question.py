@@ -90,9 +90,9 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|名义|身份|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
-_LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|委员会)")  # .match at a position
+_LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|委员会|一级)")  # .match at a position
 
 
 def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -436,7 +436,8 @@ class QuestionParser:
     def topic_terms(self, text: str) -> list[str]:
         """Content words of a question: no scaffolding, no proposer names, no type words.
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
-        phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text)]
+        # a quoted pattern with a placeholder ("某某界", "关于某某的建议") names a kind, not a phrase
+        phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text) if "某" not in m.group(1)]
         text = _QUOTED.sub(" ", text)
         if self._parent_place is not None:
             # the province or city a district's or county's meeting belongs to ("某市某区政协…")

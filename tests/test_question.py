@@ -99,3 +99,16 @@ def test_function_words_by_their_part_of_speech_are_no_topic(hash_engine):
     assert sorted(terms("为了冷链物流最终要建立某种渠道")) == ["冷链", "建立", "渠道", "物流"]
     # content words keep their place, whatever else the sentence holds
     assert {"冷链", "物流"} <= set(terms("逐一列出讲冷链物流的"))
+
+
+def test_a_type_named_with_its_capacity_or_level_is_asked_about():
+    # "以<type>名义/身份", "<type>一级": the capacity or level still names the type asked about
+    assert type_scope("以委员个人名义提的有哪些")[0] == ("政协委员个人",)
+    assert type_scope("哪些是以党派身份发言的")[0] == ("民主党派",)
+    assert type_scope("其中哪些是县市一级政协交的")[0] == ("区县(市)政协",)
+
+
+def test_a_quoted_placeholder_names_a_kind_not_a_phrase(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    assert terms("这类“某某界”的发言有哪些") == []
+    assert terms("“冷链物流”有哪些建议") == ["冷链物流"]
