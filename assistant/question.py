@@ -82,7 +82,9 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
     for typ, words in knowledge()["type_words"].items():
         # the type's own name ("区县(市)政协") names it too, in either width of brackets
         words = {*words, typ, typ.replace("(", "（").replace(")", "）")}
-        alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        # "哪个委员" asks for a member, "哪个委员会" for a committee
+        alts = "|".join(re.escape(w) + ("(?!会)" if w.endswith("委员") else "")
+                        for w in sorted(words, key=len, reverse=True))
         out.append((re.compile(alts), typ))
     return out
 
@@ -575,6 +577,10 @@ class QuestionParser:
                     q["restrict"] = prev_ids
                 if not terms and not ANOTHER_PROPOSAL_CUE.search(question):
                     q["text"] = f"{question} {prev_query}"
+            elif not terms and not types and not q["titles"] and not q["roles"] and not q["meta"] and prev_ids and not elliptic:
+                # nothing of its own ("具体有哪些措施?"): asked of what was just cited
+                q["restrict"] = prev_ids
+                q["text"] = f"{question} {prev_query}"
             if (ANOTHER_PROPOSAL_CUE.search(question) or OTHER_DOC_CUE.search(question)) and prev_ids:
                 q["exclude"] = prev_ids
         return Query(**q, intent="followup")

@@ -456,3 +456,16 @@ def test_a_long_listing_counts_every_proposal_and_says_how_many_it_shows(tmp_pat
     head = out.answer.splitlines()[0]
     assert f"共有 {LIST_SHOWN + 5} 份" in head and f"列出其中 {LIST_SHOWN} 份" in head, head
     assert len(_ids(out)) == LIST_SHOWN
+
+
+def test_a_follow_up_with_nothing_of_its_own_is_asked_of_what_was_just_cited(engine):
+    first = engine.answerer.answer("谁建议加强河道生态治理？")
+    assert first.found and _ids(first) == ["03"]
+    out = engine.answerer.answer("具体有哪些措施？", [Turn("谁建议加强河道生态治理？", first)])
+    assert out.found and _ids(out) == ["03"]
+
+
+def test_which_committee_is_not_which_member():
+    from assistant.question import type_scope
+    assert "政协委员个人" not in type_scope("这是哪个委员会提的")[0]
+    assert type_scope("这是哪个委员提的")[0] == ("政协委员个人",)
