@@ -384,6 +384,7 @@ class Query:
     exclude_roles: tuple[str, ...] = ()  # "不是<office>的…"
     absent: tuple[str, ...] = ()    # parties the question names that no proposer of the corpus belongs to
     joint: bool = False             # asks for proposals made by several proposers together
+    units: tuple[str, ...] = ()     # party units below the city committee asked beside a type ("基层委员会")
 
 
 class QuestionParser:
@@ -391,6 +392,7 @@ class QuestionParser:
 
     def __init__(self, index, registry, all_types: Sequence[str]):
         self.index, self.registry, self.all_types = index, registry, tuple(all_types)
+        self.all_types_set = frozenset(all_types)
         self.analyzer = index.analyzer
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
@@ -509,7 +511,9 @@ class QuestionParser:
             # "除了<a type>以外，还有…": every other type; types also named ("不属于甲的那几家（乙、丙）")
             # are the ones meant
             types = tuple(t for t in self.all_types if t not in excluded)
-        q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings,
+        # "以基层委员会名义发言的党派": the unit narrows the type to the proposers that are such units
+        units = tuple(u for u in knowledge()["party_sub_units"] if u in positive) if "民主党派" in types else ()
+        q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings, units=units,
                  roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         terms = self.topic_terms(question)

@@ -221,6 +221,8 @@ class Selector:
                             roles=(), exclude_roles=())
         if q.proposers or q.types:
             named, types = set(q.proposers), set(q.types)
+            # a proposer printed under a type's own name ("无党派人士") stands for that type too
+            types |= named & self.parser.all_types_set
             if named & self._persons:
                 # "<member>代表哪个党派…": with a member named, a type word asks about them, and an
                 # organisation named beside them ("经济界委员<member>") qualifies them, it adds nobody
@@ -235,6 +237,8 @@ class Selector:
             # named proposers and named types together: either one qualifies
             scoped = [p for p in pool if set(p.proposers) & named
                       or self._types[p.proposal_id] & types or (any_member and p.speakers)]
+            if scoped and q.units:
+                scoped = [p for p in scoped if any(u in n for n, _ in p.own_proposers() for u in q.units)] or scoped
             if scoped:
                 pool = scoped
             elif not (q.restrict or q.titles or q.exclude or q.exclude_proposers):
