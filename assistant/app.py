@@ -452,7 +452,7 @@ def proposal_html(engine, proposal_id: str | None) -> str:
             ("所属文件", f"{doc.title}（{doc.path}）")]
     if p.kind != "policy":
         rows.append(("会议", _meeting_of(engine, p)))
-        m = meta.get("meeting")
+        m = next((x for x in meta.get("meetings") or () if x.get("name") == p.meeting), meta.get("meeting"))
         if isinstance(m, dict):
             extra = " · ".join(str(x) for x in (m.get("level"), m.get("kind"),
                                           m.get("year") and f"{m['year']} 年",

@@ -23,11 +23,12 @@ from .proposers import types as proposer_types
 from .records import Document, Proposal
 from .util import strip_span
 
-NORMALIZATION_VERSION = 8  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
+NORMALIZATION_VERSION = 9  # 2: layouts (formats.py), proposer grammar, meetings; 3: members with titles;
 # 4: a header line ends its paragraph, 【proposer】 digests, bracketed and listed proposers;
 # 5: a speaker named only in the item's text; 6: a proposer opening the text after a numbered title,
 # a member's CPPCC office printed first, the headline's or file name's meeting; 7: "无" names nobody,
-# the organisation a member named alone spoke for; 8: the items of numbered parts ("一、大会发言")
+# the organisation a member named alone spoke for; 8: the items of numbered parts ("一、大会发言");
+# 9: a catalogue whose rows name several meetings gives each row its own
 TEXT_SUFFIXES = {".txt", ".md", ".csv"}
 POLICY_SUFFIXES = {".txt", ".md", ".docx", ".pdf"}
 PROPOSAL_SUFFIXES = POLICY_SUFFIXES | {".csv", ".xlsx"}
@@ -277,8 +278,18 @@ def parse_collection(doc_id: str, path: str, raw: str, registry: Registry, *,
     digest = hashlib.sha256(source.read_bytes() if suffix == ".xlsx" else raw.encode()).hexdigest()
     doc = Document(doc_id, path, title, "proposals", text, digest, meta, segments)
     inputs = {"headline": pc.headline, "intro": intro, "fields": fields, "proposers": orgs,
-              "years": [it.year_text for it in pc.items if it.year_text]}
+              "years": [_year(it.year_text) for it in pc.items if it.year_text],
+              # per proposal: the 会议 / 年份 values of its row and its organisations (a catalogue
+              # export may span several meetings)
+              "rows": {p.proposal_id: (it.meeting_text, _year(it.year_text), list(p.proposers))
+                       for p, it in zip([p for p in proposals if p.kind == "proposal"], pc.items)}}
     return doc, proposals, problems, inputs
+
+
+def _year(text: str) -> str:
+    """A 年份 column's value: a bare "2023" is a year there."""
+    t = (text or "").strip()
+    return f"{t}年" if re.fullmatch(r"(?:19|20)\d{2}", t) else t
 
 
 def parse_policy(doc_id: str, path: str, raw: str) -> tuple[Document, list[Proposal]]:
@@ -340,6 +351,24 @@ def _collection_key(rel_in_sub: Path) -> str:
     return rel_in_sub.parts[0] if len(rel_in_sub.parts) > 1 else rel_in_sub.as_posix()
 
 
+def _row_meetings(members, key: str) -> dict:
+    """proposal id -> Meeting, when the rows of a collection (a catalogue export) name two or more
+    meetings in their 会议 column; {} when they name one or none (the collection's meeting holds)."""
+    rows = {pid: r for _, _, i in members for pid, r in i.get("rows", {}).items()}
+    if len({m for m, _, _ in rows.values() if m}) < 2:
+        return {}
+    groups: dict[str, list] = {}
+    for pid, (m, _, _) in rows.items():
+        if m:
+            groups.setdefault(m, []).append(pid)
+    out = {}
+    for text, pids in groups.items():
+        meeting = parse_meeting(fields=[text, *(rows[p][1] for p in pids if rows[p][1])],
+                                proposers=[o for p in pids for o in rows[p][2]], fallback=text)
+        out.update({p: meeting for p in pids})
+    return out
+
+
 def load_corpus(root: Path) -> Corpus:
     root = Path(root)
     if not root.is_dir():
@@ -383,10 +412,14 @@ def load_corpus(root: Path) -> Corpus:
             fields=[f for _, _, i in members for f in [*i["fields"], *i["years"]]],
             proposers=[o for _, _, i in members for o in i["proposers"]],
             fallback=Path(key).stem)
+        by_row = _row_meetings(members, key)
         for doc, props, _ in members:
             doc.meta["meeting"] = meeting.to_dict()
             doc.meta["collection"] = key
-            corpus._add(doc, [replace(p, meeting=meeting.label) for p in props])
+            own = {pid: m for pid, m in by_row.items() if any(p.proposal_id == pid for p in props)}
+            if own:
+                doc.meta["meetings"] = list({m.label: m.to_dict() for m in own.values()}.values())
+            corpus._add(doc, [replace(p, meeting=(own.get(p.proposal_id) or meeting).label) for p in props])
     seen_other = set()
     corpus.problems = [p for p in corpus.problems if not (p in seen_other or seen_other.add(p))]
     if not corpus.proposals:

@@ -162,9 +162,10 @@ class MeetingWords:
     @classmethod
     def from_documents(cls, documents) -> "MeetingWords":
         mw = cls()
-        for d in documents:
-            m = (d.meta or {}).get("meeting")
-            if not m:
+        # a catalogue spanning several meetings lists each (meta["meetings"]), else its one meeting
+        every = [m for d in documents for m in ((d.meta or {}).get("meetings") or [(d.meta or {}).get("meeting")])]
+        for m in every:
+            if not isinstance(m, dict):
                 continue
             label = m.get("name") or m.get("place") or ""
             if not label or label in mw.by_meeting:

@@ -176,3 +176,19 @@ def test_normalize_only_deletes():
     assert text == "正文一二三四五六七八九十" * 4 + "正文一段被分开。\n\n### 标题 民盟"
     assert meta["bylines"] == ["记者 张三 整理"]
     assert sum(n for _, _, n in segs) == len(text)
+
+
+def test_a_catalogue_spanning_several_meetings_gives_each_row_its_own(tmp_path):
+    (tmp_path / "proposals").mkdir()
+    (tmp_path / "proposals" / "提案目录.csv").write_text(
+        "序号,标题,提案者,会议,年份\n"
+        "1,加快冷链物流建设,民建己市委会,己市政协九届三次会议,2023\n"
+        "2,推动社区养老服务,民盟己市委会,己市政协九届四次会议,2024\n"
+        "3,完善公交线网,己市政协经济委员会,己市政协九届四次会议,2024\n", encoding="utf-8")
+    c = load_corpus(tmp_path)
+    got = {p.title: p.meeting for p in c.proposals if p.kind == "proposal"}
+    assert got == {"加快冷链物流建设": "己市政协九届三次会议", "推动社区养老服务": "己市政协九届四次会议",
+                   "完善公交线网": "己市政协九届四次会议"}
+    doc = c.documents[0]
+    assert {m["name"] for m in doc.meta["meetings"]} == {"己市政协九届三次会议", "己市政协九届四次会议"}
+    assert {m["year"] for m in doc.meta["meetings"]} == {2023, 2024}
