@@ -280,7 +280,8 @@ THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场)[^，,。？?！!]{0,16}?(
 # proposals that several proposers made together ("联合署名", "联名提出", "两个单位共同提交");
 # 联合 before a noun ("联合办学") is a topic
 JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|撰写|起草|发言)|联名|合写"
-                       r"|(?:两|二|三|多|几)(?:个|家)(?:单位|组织|党派|方面)(?:联合|共同|一起)?")
+                       # "两个单位共同…"; "哪几个党派…" alone asks which, not what was made together
+                       r"|(?<!哪)(?:两|二|三|多|几)(?:个|家)(?:单位|组织|党派|方面)(?:联合|共同|一起|合作)")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
                           r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到"
                           r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)")
@@ -442,7 +443,9 @@ class QuestionParser:
         """Content words of a question: no scaffolding, no proposer names, no type words.
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         # a quoted pattern with a placeholder ("某某界", "关于某某的建议") names a kind, not a phrase
-        phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text) if "某" not in m.group(1)]
+        # and one that only names a kind of proposer (署名为“基层委员会”的) is scope, not topic
+        phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text) if "某" not in m.group(1)
+                   and m.group(1).strip() not in knowledge()["party_sub_units"] and strip_type_words(m.group(1)).strip()]
         text = _QUOTED.sub(" ", text)
         if self._parent_place is not None:
             # the province or city a district's or county's meeting belongs to ("某市某区政协…")

@@ -112,3 +112,12 @@ def test_a_quoted_placeholder_names_a_kind_not_a_phrase(hash_engine):
     terms = hash_engine.answerer.parser.topic_terms
     assert terms("这类“某某界”的发言有哪些") == []
     assert terms("“冷链物流”有哪些建议") == ["冷链物流"]
+
+
+def test_which_parties_is_not_made_together_and_a_quoted_unit_is_scope(hash_engine):
+    from assistant.question import JOINT_CUE
+    assert not JOINT_CUE.search("有哪几个党派的基层委员会作了发言")
+    assert JOINT_CUE.search("两个单位共同提出的建议")
+    terms = hash_engine.answerer.parser.topic_terms
+    assert terms("署名为“基层委员会”的党派组织是哪几家") == []
+    assert terms("哪些界别参与发言") == []
