@@ -515,7 +515,7 @@ class QuestionParser:
             # "除了<a type>以外，还有…": every other type; types also named ("不属于甲的那几家（乙、丙）")
             # are the ones meant
             types = tuple(t for t in self.all_types if t not in excluded)
-        # "以基层委员会名义发言的党派": the unit narrows the type to the proposers that are such units
+        # "哪些党派的总支部…": the unit narrows the type to the proposers that are such units
         units = tuple(u for u in knowledge()["party_sub_units"] if u in positive) if "民主党派" in types else ()
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings, units=units,
                  roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),

@@ -103,9 +103,9 @@ def test_function_words_by_their_part_of_speech_are_no_topic(hash_engine):
 
 def test_a_type_named_with_its_capacity_or_level_is_asked_about():
     # "以<type>名义/身份", "<type>一级": the capacity or level still names the type asked about
-    assert type_scope("以委员个人名义提的有哪些")[0] == ("政协委员个人",)
-    assert type_scope("哪些是以党派身份发言的")[0] == ("民主党派",)
-    assert type_scope("其中哪些是县市一级政协交的")[0] == ("区县(市)政协",)
+    assert type_scope("用委员个人名义交了建议的是谁")[0] == ("政协委员个人",)
+    assert type_scope("以党派身份讲话的有几家")[0] == ("民主党派",)
+    assert type_scope("县市一级政协交了什么")[0] == ("区县(市)政协",)
 
 
 def test_a_quoted_placeholder_names_a_kind_not_a_phrase(hash_engine):
@@ -116,8 +116,8 @@ def test_a_quoted_placeholder_names_a_kind_not_a_phrase(hash_engine):
 
 def test_which_parties_is_not_made_together_and_a_quoted_unit_is_scope(hash_engine):
     from assistant.question import JOINT_CUE
-    assert not JOINT_CUE.search("有哪几个党派的基层委员会作了发言")
+    assert not JOINT_CUE.search("哪几个党派的总支部写了报告")
     assert JOINT_CUE.search("两个单位共同提出的建议")
     terms = hash_engine.answerer.parser.topic_terms
-    assert terms("署名为“基层委员会”的党派组织是哪几家") == []
-    assert terms("哪些界别参与发言") == []
+    assert terms("以“总支部”署名的党派有哪些") == []
+    assert terms("参加发言的界别一共几个") == []

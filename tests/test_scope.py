@@ -461,14 +461,15 @@ def test_a_long_listing_counts_every_proposal_and_says_how_many_it_shows(tmp_pat
 def test_a_follow_up_with_nothing_of_its_own_is_asked_of_what_was_just_cited(engine):
     first = engine.answerer.answer("谁建议加强河道生态治理？")
     assert first.found and _ids(first) == ["03"]
-    out = engine.answerer.answer("具体有哪些措施？", [Turn("谁建议加强河道生态治理？", first)])
+    out = engine.answerer.answer("里面都说了什么办法？", [Turn("谁建议加强河道生态治理？", first)])
     assert out.found and _ids(out) == ["03"]
 
 
 def test_which_committee_is_not_which_member():
     from assistant.question import type_scope
-    assert "政协委员个人" not in type_scope("这是哪个委员会提的")[0]
-    assert type_scope("这是哪个委员提的")[0] == ("政协委员个人",)
+    asked, _, inside = type_scope("这份材料由哪个委员会提交")
+    assert "政协委员个人" not in asked + inside
+    assert type_scope("这份材料由哪个委员提交")[0] == ("政协委员个人",)
 
 
 def test_a_party_unit_beside_the_type_narrows_it_and_a_type_named_proposer_stands_for_the_type(tmp_path):
@@ -477,8 +478,8 @@ def test_a_party_unit_beside_the_type_narrows_it_and_a_type_named_proposer_stand
             "3,建设口袋公园,丁市无党派代表人士联谊会,丁市政协二届一次会议,建议利用边角地建设口袋公园。",
             "4,推进垃圾分类,无党派人士,戊市政协三届二次会议,建议完善垃圾分类收运体系。"]
     eng = engine_on(tmp_path, {"目录.csv": "序号,标题,提案者,会议,内容\n" + "\n".join(rows) + "\n"})
-    out = eng.answerer.answer("丁市政协二届一次会议上，以基层委员会名义发言的党派有哪些？")
+    out = eng.answerer.answer("丁市政协二届一次会议上，哪些党派是由基层委员会出面提交的？")
     assert out.found and _ids(out) == ["01"]
     # "无党派人士" is also a proposer's printed name at another meeting: here it is the type
-    out = eng.answerer.answer("丁市政协二届一次会议上，无党派人士是通过哪个组织发言的？")
+    out = eng.answerer.answer("丁市政协二届一次会议上，无党派人士那份建议是谁交的？")
     assert out.found and _ids(out) == ["03"] and "没有找到" not in out.answer
