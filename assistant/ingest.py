@@ -351,7 +351,7 @@ def _collection_key(rel_in_sub: Path) -> str:
     return rel_in_sub.parts[0] if len(rel_in_sub.parts) > 1 else rel_in_sub.as_posix()
 
 
-def _row_meetings(members, key: str) -> dict:
+def _row_meetings(members) -> dict:
     """proposal id -> Meeting, when the rows of a collection (a catalogue export) name two or more
     meetings in their 会议 column; {} when they name one or none (the collection's meeting holds)."""
     rows = {pid: r for _, _, i in members for pid, r in i.get("rows", {}).items()}
@@ -412,11 +412,11 @@ def load_corpus(root: Path) -> Corpus:
             fields=[f for _, _, i in members for f in [*i["fields"], *i["years"]]],
             proposers=[o for _, _, i in members for o in i["proposers"]],
             fallback=Path(key).stem)
-        by_row = _row_meetings(members, key)
+        by_row = _row_meetings(members)
         for doc, props, _ in members:
             doc.meta["meeting"] = meeting.to_dict()
             doc.meta["collection"] = key
-            own = {pid: m for pid, m in by_row.items() if any(p.proposal_id == pid for p in props)}
+            own = {p.proposal_id: by_row[p.proposal_id] for p in props if p.proposal_id in by_row}
             if own:
                 doc.meta["meetings"] = list({m.label: m.to_dict() for m in own.values()}.values())
             corpus._add(doc, [replace(p, meeting=(own.get(p.proposal_id) or meeting).label) for p in props])

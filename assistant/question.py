@@ -394,7 +394,6 @@ class QuestionParser:
 
     def __init__(self, index, registry, all_types: Sequence[str]):
         self.index, self.registry, self.all_types = index, registry, tuple(all_types)
-        self.all_types_set = frozenset(all_types)
         self.analyzer = index.analyzer
         self.proposals = list(index.proposals.values())
         self.answerable = [p for p in self.proposals if p.kind != "intro"]
@@ -443,7 +442,7 @@ class QuestionParser:
         """Content words of a question: no scaffolding, no proposer names, no type words.
         Quoted phrases (“全社会研发投入”) are kept whole, as exact phrases."""
         # a quoted pattern with a placeholder ("某某界", "关于某某的建议") names a kind, not a phrase
-        # and one that only names a kind of proposer (署名为“基层委员会”的) is scope, not topic
+        # and one that only names a kind of proposer (以“总支部”落款的) is scope, not topic
         phrases = [m.group(1).strip().lower() for m in _QUOTED.finditer(text) if "某" not in m.group(1)
                    and m.group(1).strip() not in knowledge()["party_sub_units"] and strip_type_words(m.group(1)).strip()]
         text = _QUOTED.sub(" ", text)
@@ -586,7 +585,7 @@ class QuestionParser:
                 if not terms and not ANOTHER_PROPOSAL_CUE.search(question):
                     q["text"] = f"{question} {prev_query}"
             elif not terms and not types and not q["titles"] and not q["roles"] and not q["meta"] and prev_ids and not elliptic:
-                # nothing of its own ("具体有哪些措施?"): asked of what was just cited
+                # nothing of its own ("里面都说了什么办法?"): asked of what was just cited
                 q["restrict"] = prev_ids
                 q["text"] = f"{question} {prev_query}"
             if (ANOTHER_PROPOSAL_CUE.search(question) or OTHER_DOC_CUE.search(question)) and prev_ids:

@@ -222,7 +222,7 @@ class Selector:
         if q.proposers or q.types:
             named, types = set(q.proposers), set(q.types)
             # a proposer printed under a type's own name ("无党派人士") stands for that type too
-            types |= named & self.parser.all_types_set
+            types |= named & set(self.parser.all_types)
             if named & self._persons:
                 # "<member>代表哪个党派…": with a member named, a type word asks about them, and an
                 # organisation named beside them ("经济界委员<member>") qualifies them, it adds nobody
