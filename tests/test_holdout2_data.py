@@ -4,9 +4,10 @@ eval/holdout4.jsonl (split "test5", ids ``h4-…``), eval/holdout5.jsonl (split 
 eval/holdout6.jsonl (split "test7", ids ``h6-…``), eval/holdout7.jsonl (split "test8", ids ``h7-…``)
 eval/holdout8.jsonl (split "test9", ids ``h8-…``), eval/holdout9.jsonl (split "test10", ids ``h9-…``),
 eval/holdout10.jsonl (split "test11", ids ``h10-…``), eval/holdout11.jsonl (split "test12", ids ``h11-…``)
-eval/holdout12.jsonl (split "test13", ids ``h12-…``) and eval/holdout13.jsonl (split "test14", ids ``h13-…``).
+eval/holdout12.jsonl (split "test13", ids ``h12-…``), eval/holdout13.jsonl (split "test14", ids ``h13-…``)
+and eval/holdout14.jsonl (split "test15", ids ``h14-…``).
 
-Every data check is parametrized over the twelve files. Fast and self-contained: parses the corpus files
+Every data check is parametrized over the thirteen files. Fast and self-contained: parses the corpus files
 itself and imports nothing from the assistant.
 Checks on the shared development corpora skip when /work/shared/corpora
 (``Path(__file__).resolve().parents[2] / "shared" / "corpora"``) is absent.
@@ -29,7 +30,8 @@ SPLITS = {"holdout2.jsonl": ("test3", "h2"), "holdout3.jsonl": ("test4", "h3"),
           "holdout6.jsonl": ("test7", "h6"), "holdout7.jsonl": ("test8", "h7"),
           "holdout8.jsonl": ("test9", "h8"), "holdout9.jsonl": ("test10", "h9"),
           "holdout10.jsonl": ("test11", "h10"), "holdout11.jsonl": ("test12", "h11"),
-          "holdout12.jsonl": ("test13", "h12"), "holdout13.jsonl": ("test14", "h13")}
+          "holdout12.jsonl": ("test13", "h12"), "holdout13.jsonl": ("test14", "h13"),
+          "holdout14.jsonl": ("test15", "h14")}
 # file -> earlier eval files whose wording it must not repeat (besides the corpora's questions.jsonl).
 # holdout2 is checked against qa.jsonl only, as when it was written: two of its questions
 # (h2-home-014, h2-jilin_13_4-06) repeat holdout.jsonl verbatim.
@@ -56,7 +58,11 @@ NOT_FROM = {"holdout2.jsonl": ["qa.jsonl"],
                                 "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl"],
             "holdout13.jsonl": ["qa.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl",
                                 "holdout5.jsonl", "holdout6.jsonl", "holdout7.jsonl", "holdout8.jsonl",
-                                "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl", "holdout12.jsonl"]}
+                                "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl", "holdout12.jsonl"],
+            "holdout14.jsonl": ["qa.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl",
+                                "holdout5.jsonl", "holdout6.jsonl", "holdout7.jsonl", "holdout8.jsonl",
+                                "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl", "holdout12.jsonl",
+                                "holdout13.jsonl"]}
 HOME_TXT = ROOT / "corpus" / "proposals" / "kjcx.txt"
 PROPOSERS = ROOT / "corpus" / "proposers.json"
 
