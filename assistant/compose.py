@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .chunk import sentences
+from .formats import key_line_role
 from .proposers import parties_in
 from .question import DETAIL_CUE, MEETING_ASK, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
@@ -22,6 +23,26 @@ LIST_SHOWN, ANSWER_SHOWN = 30, 12
 ROSTER_ASK = re.compile(r"谁|哪(?:些|几|一)?类?(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
 # the introduction's sentence that counts or names who submitted
 ROSTER_SENTENCE = re.compile(r"\d+\s*[篇份件个]|提交|报送|参加|参与")
+# a detail question about one or two proposals wants the measures, which often follow the
+# sentence that names the topic ("完善某某机制。" and then how): the quote runs on into the next
+# sentences up to this many characters per proposal
+DETAIL_RUN_ON = 200
+
+
+def _run_on(spans: list[tuple[int, int, float]], keep, budget: int) -> list[tuple[int, int, float]]:
+    """`keep` (best first) plus the sentences following each, in order, while the quoted
+    characters stay within `budget`."""
+    index = {(s, e): i for i, (s, e, _) in enumerate(spans)}
+    picked = {index[(s, e)] for s, e, _ in keep}
+    used = sum(e - s for s, e, _ in keep)
+    for s, e, _ in keep:
+        j = index[(s, e)] + 1
+        while j < len(spans) and (j in picked or used + spans[j][1] - spans[j][0] <= budget):
+            if j not in picked:
+                picked.add(j)
+                used += spans[j][1] - spans[j][0]
+            j += 1
+    return [spans[i] for i in sorted(picked)]
 
 
 class Composer:
@@ -52,7 +73,10 @@ class Composer:
         # the item's own heading line ("民革市委会：<title>", "【…】<title>") names it, it proposes nothing
         body = [sp for sp in spans if not (p.title and text[sp[0]:sp[1]].rstrip().endswith(p.title)
                                            and sp[1] - sp[0] <= len(p.title) + HEADING_EXTRA)]
-        spans = body or spans
+        # nor do header lines ("提案者：…", "会议：…"); an item that is only a title and its header
+        # (a list of titles) is quoted by its title
+        body = [sp for sp in body if key_line_role(text[sp[0]:sp[1]]) in (None, "title", "body")]
+        spans = body or [sp for sp in spans if key_line_role(text[sp[0]:sp[1]]) in (None, "title", "body")] or spans
         if not terms:
             return self._key_sentences(text, spans, 3 if listing_size <= 2 else 1)
         scored = []
@@ -65,6 +89,8 @@ class Composer:
         # detail questions ("哪些园区") want every item, which may sit in sentences sharing one word
         limit, share = (3, 0.3) if detail else (2, 0.5)
         keep = sorted((x for x in scored if x[2] >= share * best), key=lambda x: -x[2])[:limit]
+        if detail and listing_size <= 2:
+            return _run_on(scored, keep, DETAIL_RUN_ON)
         return sorted(keep)
 
     def compose(self, q: Query, cands, terms, chosen: list[Ranked], found: bool):

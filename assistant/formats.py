@@ -139,10 +139,15 @@ def _role(key: str) -> str | None:
     return _ROLE.get(bare)
 
 
+def key_line_role(line: str) -> str | None:
+    """The role of a header line of layout (d) ("会议：…" -> "meeting"), None for any other line."""
+    m = _KEYLINE.fullmatch(line.strip())
+    return _role(m.group("key")) if m else None
+
+
 def is_key_line(line: str) -> bool:
     """A header line of layout (d) ("会议：…", "提案人：…"): it ends a field, never a broken sentence."""
-    m = _KEYLINE.fullmatch(line.strip())
-    return bool(m) and _role(m.group("key")) is not None
+    return key_line_role(line) is not None
 
 
 def _cn_int(s: str) -> int:

@@ -297,7 +297,7 @@ TITLE_KEY = 4  # a title shorter than this is no evidence that the question name
 TITLE_CUE = re.compile(r"题目|标题|题为|题名|为题")  # "以<Z>为题": Z is in the title
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
-DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|如何|措施|举措|哪[两三四五六]")
+DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|怎样|如何|措施|举措|办法|做法|对策|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
@@ -336,7 +336,9 @@ NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?
 EXISTENCE_CUE = re.compile(r"有没有|有无|是否有|有人|谁|哪|吗[?？。!！\s]*$")
 # asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
 OTHER_PROPOSAL_CUE = re.compile(r"别的|其他|其它|另外|另一")
-ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议")
+ANOTHER_PROPOSAL_CUE = re.compile(r"别的建议|其他建议|其它建议|还提了|另外.{0,4}建议|还有.{0,4}建议"
+                                  # "又写了哪一份", "还报送了什么": one more from the same proposer
+                                  r"|(?:另外|还|又)(?:提交|报送|提|交|写|报|递)了?(?:哪|几|什么|别的|其他|其它)")
 # asks for one more proposal than those just cited ("还有哪篇…也有", "另一篇"): those are left out
 OTHER_DOC_CUE = re.compile(r"还有(?:哪|一)(?:篇|份|几篇|几份)|还有哪些(?:报告|建议|发言|提案)|另(?:一|外一)(?:篇|份)")
 # the words quoted are the text's ("“…”这句话", "正文里"), even when they read like a title

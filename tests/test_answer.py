@@ -139,3 +139,32 @@ def test_real_model_follow_up(real_engine):
     first = a.answer("九三学社提了什么建议？")
     d = check_citations(real_engine, a.answer("那民建呢？", [Turn("九三学社提了什么建议？", first)]))
     assert {c["proposal_id"] for c in d["citations"]} == {"kjcx-15"} and "民建郑州市委会" in d["answer"]
+
+
+def test_a_detail_question_quotes_the_measures_after_the_sentence_naming_the_topic(tmp_path):
+    from conftest import engine_on
+    page = ("乙市政协城市更新专题协商会发言摘编\n\n"
+            "### 加快老旧小区改造 民盟乙市委会\n\n"
+            "老旧小区量大面广。推进老旧小区改造提质。建立居民议事协商会，引入社会资本参与长期运营，"
+            "增设电梯和充电桩。\n\n"
+            "### 发展社区托育服务 民进乙市委会\n\n"
+            "托育服务供给不足。建议在新建小区配建托育用房，对普惠托育机构给予运营补贴。\n")
+    a = engine_on(tmp_path, {"乙市.md": page}).answerer
+    out = a.answer("民盟乙市委会对推进老旧小区改造具体提了哪些办法？")
+    assert out.found and "民盟乙市委会" in out.answer
+    # the measures follow the sentence that names the topic, sharing none of its words
+    assert "建立居民议事协商会" in out.answer and "增设电梯和充电桩" in out.answer
+    # a question that is not about details still quotes only the matching sentence
+    short = a.answer("推进老旧小区改造提质是谁的建议？")
+    assert short.found and "建立居民议事协商会" not in short.answer
+
+
+def test_an_item_with_only_a_title_and_its_header_is_quoted_by_its_title(tmp_path):
+    from conftest import engine_on
+    page = ("丙县政协2024年度优秀提案目录\n\n"
+            "1、关于建设乡村物流共配中心的提案\n提案者:民建丙县总支部委员会\n\n"
+            "2、关于规范校外托管机构的提案\n提案者:钱多多委员\n")
+    a = engine_on(tmp_path, {"丙县.txt": page}).answerer
+    out = a.answer("民建丙县总支部委员会提了什么？")
+    assert out.found and "民建丙县总支部委员会" in out.answer
+    assert [c.quote for c in out.citations] == ["关于建设乡村物流共配中心的提案"]

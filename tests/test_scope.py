@@ -483,3 +483,15 @@ def test_a_party_unit_beside_the_type_narrows_it_and_a_type_named_proposer_stand
     # "无党派人士" is also a proposer's printed name at another meeting: here it is the type
     out = eng.answerer.answer("丁市政协二届一次会议上，无党派人士那份建议是谁交的？")
     assert out.found and _ids(out) == ["03"] and "没有找到" not in out.answer
+
+
+def test_one_more_from_the_same_proposer_leaves_out_the_one_just_cited(engine):
+    a = engine.answerer
+    first_q = "建议打造夜间消费街区的是哪个界别？"
+    first = a.answer(first_q)
+    assert _ids(first) == ["04"]
+    turns = [Turn(first_q, first)]
+    q = a.parser.parse("这个界别又写了哪一份？", turns)
+    assert "经济界" in q.proposers and q.exclude == (first.citations[0].proposal_id,)
+    out = a.answer("这个界别又写了哪一份？", turns)
+    assert out.found and _ids(out) == ["05"]
