@@ -11,6 +11,7 @@ from .proposers import parties_in
 from .question import DETAIL_CUE, MEETING_ASK, META_COUNT_CUE, Query, role_scope
 from .records import Citation, Proposal
 from .select import Features, Ranked, Selector
+from .util import strip_span
 
 REC_CUE = re.compile(r"建议|要|应|需|加快|推进|建立|完善|加大|强化|打造|提升|鼓励|支持|培育|实施|优化|探索")
 # a heading line may print the proposer beside the title ("【某某委员（某党派省委会副主委）】")
@@ -23,18 +24,20 @@ LIST_SHOWN, ANSWER_SHOWN = 30, 12
 ROSTER_ASK = re.compile(r"谁|哪(?:些|几|一)?类?(?:单位|方面|部门|机构|组织|人)|哪几(?:家|个|方面)|哪家|什么(?:单位|人)")
 # the introduction's sentence that counts or names who submitted
 ROSTER_SENTENCE = re.compile(r"\d+\s*[篇份件个]|提交|报送|参加|参与")
-# a detail question about one or two proposals wants the measures, which often follow the
+# a question on what one or two proposals say wants the measures, which often follow the
 # sentence that names the topic ("完善某某机制。" and then how): the quote runs on into the next
-# sentences up to this many characters per proposal
-DETAIL_RUN_ON = 200
+# sentences, adding up to this many characters per proposal
+RUN_ON_CHARS = 240
+# at most this many characters quoted from one proposal (one run-on sentence may fill pages)
+QUOTE_MAX = 600
 
 
 def _run_on(spans: list[tuple[int, int, float]], keep, budget: int) -> list[tuple[int, int, float]]:
-    """`keep` (best first) plus the sentences following each, in order, while the quoted
-    characters stay within `budget`."""
+    """`keep` (best first) plus the sentences following each, in order, while the characters
+    added stay within `budget`."""
     index = {(s, e): i for i, (s, e, _) in enumerate(spans)}
     picked = {index[(s, e)] for s, e, _ in keep}
-    used = sum(e - s for s, e, _ in keep)
+    used = 0
     for s, e, _ in keep:
         j = index[(s, e)] + 1
         while j < len(spans) and (j in picked or used + spans[j][1] - spans[j][0] <= budget):
@@ -65,7 +68,8 @@ class Composer:
         picked = sorted(order[:n]) or spans[:1]
         return [(a, b, 0.0) for a, b in picked]
 
-    def _sentences_for(self, p: Proposal, terms, detail: bool, listing_size: int = 1) -> list[tuple[int, int, float]]:
+    def _sentences_for(self, p: Proposal, terms, detail: bool, listing_size: int = 1,
+                       run_on: bool = False) -> list[tuple[int, int, float]]:
         text = self._doc_text[p.doc_id]
         spans = sentences(text, p.start, p.end)
         if not spans:
@@ -89,8 +93,8 @@ class Composer:
         # detail questions ("哪些园区") want every item, which may sit in sentences sharing one word
         limit, share = (3, 0.3) if detail else (2, 0.5)
         keep = sorted((x for x in scored if x[2] >= share * best), key=lambda x: -x[2])[:limit]
-        if detail and listing_size <= 2:
-            return _run_on(scored, keep, DETAIL_RUN_ON)
+        if run_on and listing_size <= 2:
+            return _run_on(scored, keep, RUN_ON_CHARS)
         return sorted(keep)
 
     def compose(self, q: Query, cands, terms, chosen: list[Ranked], found: bool):
@@ -108,6 +112,7 @@ class Composer:
         if not found:
             return self._decline(q, terms, chosen[0].proposal, scope), False, (), ctx
         detail = bool(DETAIL_CUE.search(q.question))
+        run_on = detail or q.intent == "what"
         total, listing = len(chosen), Selector.listing(q, terms)
         chosen = chosen[:LIST_SHOWN if listing else ANSWER_SHOWN]
         roster = self._roster(q, terms, cands)
@@ -121,12 +126,16 @@ class Composer:
             p, score = r.proposal, r.score
             quotes = []
             spans = (self._roster_sentences(p) if roster and p.kind == "intro" else
-                     self._sentences_for(p, terms, detail, len(chosen)))
-            for s, e, _ in spans:
-                chunk = next((c for c in self._chunks_by_pid[p.proposal_id] if c.start <= s < c.end), None)
-                if chunk is None:
+                     self._sentences_for(p, terms, detail, len(chosen), run_on))
+            # a sentence running over a chunk boundary is quoted as one piece per chunk
+            pieces = [(max(s, c.start), min(e, c.end), c) for s, e, _ in spans
+                      for c in self._chunks_by_pid[p.proposal_id] if c.start < e and s < c.end]
+            quoted = 0
+            for s, e, chunk in pieces:
+                s, e = strip_span(self._doc_text[p.doc_id], s, e)
+                if e <= s or quotes and quoted + e - s > QUOTE_MAX:
                     continue
-                e = min(e, chunk.end)
+                quoted += e - s
                 text = self._doc_text[p.doc_id][s:e]
                 if citations and citations[-1].chunk_id == chunk.chunk_id and citations[-1].end <= s:
                     # neighbouring sentences of one chunk share one citation

@@ -478,7 +478,7 @@ class QuestionParser:
             if free and run_start is None:
                 run_start = i
             elif not free and run_start is not None:
-                if i - run_start >= 2:
+                if i - run_start >= 2 and low[run_start:i] not in self.generic:
                     spans.append((low[run_start:i], run_start, i))
                 elif _modifier(low[run_start]):
                     # a lone noun or adjective morpheme before a word (夜+经济, 云+服务) narrows it:

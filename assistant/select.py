@@ -35,6 +35,9 @@ RETRIEVAL_WEIGHT = 0.4
 # the corpus's cosine distribution is read from an even sample of this many proposals (all of them
 # below that size); a scope larger than RANK_ALL proposals is ranked among what retrieval found
 SIGNAL_SAMPLE = 5000
+# a compound's words may stand this many characters apart and still count as the compound
+# (成果转移转化, 研发经费投入): an inserted word rarely changes what is meant
+GAP = 3
 RANK_ALL = 500
 # soft coverage (termsim.py) is computed for, and reorders, this many of the best-ranked proposals
 SOFT_FIRST = 5
@@ -127,6 +130,7 @@ class Features:
         self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in index.bm25.vocab.items()}
         self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
         self._piece_cache: dict[str, list] = {}
+        self._gap_cache: dict[str, re.Pattern | None] = {}
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self._idf_unknown)
@@ -151,12 +155,31 @@ class Features:
             share = 0.0
             if whole:
                 continue
-            if pieces:
+            if pieces and (gapped := self._gapped(t)) is not None and gapped.search(text):
+                share = 1.0   # the compound with a word inserted (科技成果转移转化 for 科技成果转化)
+            elif pieces:
                 share = 0.5 * sum(x in text for x in pieces) / len(pieces)
             elif lenient:  # picking sentences inside a chosen proposal: 园区 ~ 产业园
                 share = 0.5 * sum(ch in text for ch in t) / len(t)
             got += w * max(share, near.get(t, 0.0) if near else 0.0)
         return got / total
+
+    def _gapped(self, term: str):
+        """A pattern for `term` cut into its words, each at most GAP characters from the last,
+        or None when the term is not made of words of two characters or more."""
+        if term not in self._gap_cache:
+            words = sorted((w for w in self._pieces(term) if w != term), key=len, reverse=True)
+            parts, i = [], 0
+            while i < len(term):
+                w = next((w for w in words if term.startswith(w, i)), None)
+                if w is None:
+                    parts = []
+                    break
+                parts.append(w)
+                i += len(w)
+            self._gap_cache[term] = (re.compile(f".{{0,{GAP}}}".join(map(re.escape, parts)))
+                                     if len(parts) > 1 else None)
+        return self._gap_cache[term]
 
     def _pieces(self, term: str) -> list[str]:
         p = self._piece_cache.get(term)

@@ -168,3 +168,16 @@ def test_an_item_with_only_a_title_and_its_header_is_quoted_by_its_title(tmp_pat
     out = a.answer("民建丙县总支部委员会提了什么？")
     assert out.found and "民建丙县总支部委员会" in out.answer
     assert [c.quote for c in out.citations] == ["关于建设乡村物流共配中心的提案"]
+
+
+def test_a_sentence_over_a_chunk_boundary_is_quoted_whole(tmp_path):
+    from conftest import engine_on
+    clauses = "，".join(f"第{i}项是在{n}建设一座社区食堂并配送老人餐" for i, n in
+                       enumerate(["东城", "西城", "南城", "北城", "新区", "老区", "河东", "河西", "山前", "山后",
+                                  "湖滨", "港区"], 1))
+    page = f"丁市政协民生议政会发言\n\n### 建设社区食堂 农工党丁市委会\n\n推进社区食堂建设，{clauses}。\n"
+    eng = engine_on(tmp_path, {"丁市.md": page})
+    assert len(eng.index.chunks) >= 3          # the one long sentence spans several chunks
+    out = eng.answerer.answer("农工党丁市委会建议怎样推进社区食堂建设？")
+    assert out.found and "第1项是在东城" in out.answer and "第12项是在港区" in out.answer
+    assert len({c.chunk_id for c in out.citations}) >= 2

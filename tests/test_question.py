@@ -121,3 +121,10 @@ def test_which_parties_is_not_made_together_and_a_quoted_unit_is_scope(hash_engi
     terms = hash_engine.answerer.parser.topic_terms
     assert terms("以“总支部”署名的党派有哪些") == []
     assert terms("参加发言的界别一共几个") == []
+
+
+def test_asking_for_a_complete_list_is_no_topic(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # "一个不漏": once the count word is gone, the leftover characters are asking words too
+    assert sorted(terms("讲冷链物流的建议请一个不漏地列出来")) == ["冷链", "物流"]
+    assert sorted(terms("冷链物流的发言逐一列全")) == ["冷链", "物流"]

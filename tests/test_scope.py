@@ -495,3 +495,13 @@ def test_one_more_from_the_same_proposer_leaves_out_the_one_just_cited(engine):
     assert "经济界" in q.proposers and q.exclude == (first.citations[0].proposal_id,)
     out = a.answer("这个界别又写了哪一份？", turns)
     assert out.found and _ids(out) == ["05"]
+
+
+def test_a_compound_with_a_word_inserted_still_covers_the_topic(engine):
+    f = engine.answerer.selector.f
+    # 冷链配送 asked, 冷链物流配送 printed: the compound's words a few characters apart
+    assert f.coverage(["冷链配送"], "建设冷链物流配送网络") == 1.0
+    # the words far apart are only pieces of it
+    assert f.coverage(["冷链配送"], "冷链设施不足，另需完善城乡快递配送") == 0.5
+    out = engine.answerer.answer("哪个党派关注冷链配送？")
+    assert out.found and _ids(out) == ["01"]
