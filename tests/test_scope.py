@@ -505,3 +505,10 @@ def test_a_compound_with_a_word_inserted_still_covers_the_topic(engine):
     assert f.coverage(["冷链配送"], "冷链设施不足，另需完善城乡快递配送") == 0.5
     out = engine.answerer.answer("哪个党派关注冷链配送？")
     assert out.found and _ids(out) == ["01"]
+
+
+def test_a_type_beside_a_proposer_of_it_qualifies_unless_joined(engine):
+    a = engine.answerer
+    assert _ids(a.answer("民主党派中的民进甲市委会提了什么？")) == ["07"]
+    assert _ids(a.answer("作为民主党派，民进甲市委会提了什么？")) == ["07"]
+    assert sorted(_ids(a.answer("民进甲市委会和其他民主党派提了什么？"))) == ["01", "02", "07"]
