@@ -138,12 +138,13 @@ class Features:
         return self._idf.get(term, self._idf_unknown)
 
     def coverage(self, terms: Sequence[str], text: str, lenient: bool = False, near: dict | None = None,
-                 whole: bool = False) -> float:
+                 whole: bool = False, exact: frozenset = frozenset()) -> float:
         """IDF-weighted share of the topic terms that occur in `text` (a substring test, so 产业园区
         is found inside 某某产业园区); an absent compound earns half the share of its pieces
         that occur (研究院所 vs 院所). With `near` (term -> credit, termsim.py), an absent term
         earns its credit when that is more: the soft coverage of a paraphrase. `whole`: terms count
-        only whole (what a yes/no question asks about is there or not)."""
+        only whole (what a yes/no question asks about is there or not); `exact` terms never match
+        with a word inserted."""
         if not terms:
             return 0.0
         total = got = 0.0
@@ -157,7 +158,7 @@ class Features:
             share = 0.0
             if whole:
                 continue
-            if pieces and (gapped := self._gapped(t)) is not None and gapped.search(text):
+            if pieces and t not in exact and (gapped := self._gapped(t)) is not None and gapped.search(text):
                 share = 1.0   # the compound with a word inserted (科技成果转移转化 for 科技成果转化)
             elif pieces:
                 share = 0.5 * sum(x in text for x in pieces) / len(pieces)
@@ -341,11 +342,13 @@ class Selector:
         alts = self.alternatives(q)
         # in a large scope, only what retrieval found is worth a coverage test (the rest scores 0)
         pool = cands if len(cands) <= RANK_ALL else ([self.index.proposals[i] for i in best] or cands[:RANK_ALL])
+        # a quoted phrase is asked about as printed, never with a word inserted
+        exact = frozenset(m.group(0)[1:-1].strip().lower() for m in _QUOTED.finditer(q.text))
         out = []
         for p in pool:
             s, c = best.get(p.proposal_id, (0.0, -1.0))
             text = p.title.lower() if q.title_scope else self._text[p.proposal_id]
-            out.append(Ranked(p, s, max(self.f.coverage(a, text) for a in alts), c))
+            out.append(Ranked(p, s, max(self.f.coverage(a, text, exact=exact) for a in alts), c))
         # retrieval relative to its best candidate, so the mix does not depend on the fusion's scale
         top_score = max((r.score for r in out), default=0.0) or 1.0
         out.sort(key=lambda r: (-(r.coverage + RETRIEVAL_WEIGHT * r.score / top_score), -r.score, r.proposal.proposal_id))
