@@ -258,7 +258,8 @@ PLACE_MAX = 8
 PARENT_PLACE = "省|自治区|市|自治州|州|盟|地区"
 FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又就才把被让给对向从以为于之其这那些个们着过得地很更最并而且但"
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么"
-                           "我你您咱想找帮")  # the asker and his request ("帮我查", "你们有没有…"), never a topic
+                           "我你您咱想找帮"  # the asker and his request ("帮我查", "你们有没有…"), never a topic
+                           "要会来由先该请再它他她")  # modal and linking verbs, pronouns: "某城要…" leaves no word "城要"
 # a word holding one of these asks ("谁来牵头", "怎么办"); no topic does
 ASKING_CHARS = frozenset("谁哪啥么怎")
 # a verb of handing in with a directional complement ("报上来", "拿出来"): how something was

@@ -38,7 +38,7 @@ RETRIEVAL_WEIGHT = 0.4
 # below that size); a scope larger than RANK_ALL proposals is ranked among what retrieval found
 SIGNAL_SAMPLE = 5000
 # a compound's words may stand this many characters apart and still count as the compound
-# (成果转移转化, 研发经费投入): an inserted word rarely changes what is meant
+# (冷链物流园区 for 冷链园区): an inserted word rarely changes what is meant
 GAP = 3
 RANK_ALL = 500
 # soft coverage (termsim.py) is computed for, and reorders, this many of the best-ranked proposals
@@ -159,7 +159,7 @@ class Features:
             if whole:
                 continue
             if pieces and t not in exact and (gapped := self._gapped(t)) is not None and gapped.search(text):
-                share = 1.0   # the compound with a word inserted (科技成果转移转化 for 科技成果转化)
+                share = 1.0   # the compound with a word inserted (冷链物流园区 for 冷链园区)
             elif pieces:
                 share = 0.5 * sum(x in text for x in pieces) / len(pieces)
             elif lenient:  # picking sentences inside a chosen proposal: 园区 ~ 产业园

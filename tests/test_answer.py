@@ -148,9 +148,9 @@ def test_a_detail_question_quotes_the_measures_after_the_sentence_naming_the_top
             "老旧小区量大面广。推进老旧小区改造提质。建立居民议事协商会，引入社会资本参与长期运营，"
             "增设电梯和充电桩。\n\n"
             "### 发展社区托育服务 民进乙市委会\n\n"
-            "托育服务供给不足。建议在新建小区配建托育用房，对普惠托育机构给予运营补贴。\n")
+            "托育服务供给不足。建议在新建小区配建托育用房，向普惠托育点发放运营补贴。\n")
     a = engine_on(tmp_path, {"乙市.md": page}).answerer
-    out = a.answer("民盟乙市委会对推进老旧小区改造具体提了哪些办法？")
+    out = a.answer("推进老旧小区改造，民盟乙市委会主张怎样做？")
     assert out.found and "民盟乙市委会" in out.answer
     # the measures follow the sentence that names the topic, sharing none of its words
     assert "建立居民议事协商会" in out.answer and "增设电梯和充电桩" in out.answer

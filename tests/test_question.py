@@ -126,5 +126,13 @@ def test_which_parties_is_not_made_together_and_a_quoted_unit_is_scope(hash_engi
 def test_asking_for_a_complete_list_is_no_topic(hash_engine):
     terms = hash_engine.answerer.parser.topic_terms
     # "一个不漏": once the count word is gone, the leftover characters are asking words too
-    assert sorted(terms("讲冷链物流的建议请一个不漏地列出来")) == ["冷链", "物流"]
+    assert sorted(terms("冷链物流的建议有哪几份，要一个不漏")) == ["冷链", "物流"]
     assert sorted(terms("冷链物流的发言逐一列全")) == ["冷链", "物流"]
+
+
+def test_modal_verbs_and_wishing_leave_no_word_of_their_own(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # a single character before 要/会 is no unknown word with it ("港城要" is not a word)
+    assert not any("要" in t or "会" in t for t in terms("滨海港城要怎样发展冷链物流，它会带来什么"))
+    # wishing and who wrote it frame the question
+    assert sorted(terms("哪家党派希望发展冷链物流？作者是谁")) == ["冷链", "物流"]
