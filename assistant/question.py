@@ -296,7 +296,9 @@ NEGATION_WORD = re.compile(_NEGATORS)
 NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|之外|外|[(（)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 TITLE_CUE = re.compile(r"题目|标题|题为|题名|为题")  # "以<Z>为题": Z is in the title
-ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$")
+ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$"
+                          # "<proposer>对同一话题怎么看": the previous question's topic, asked of them
+                          r"|同一(?:个)?(?:话题|问题|方面|主题|领域|件事)|同样的(?:话题|问题|事)")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|怎样|如何|措施|举措|办法|做法|对策|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"

@@ -517,3 +517,16 @@ def test_a_type_beside_a_proposer_of_it_qualifies_unless_joined(engine):
     assert _ids(a.answer("民主党派中的民进甲市委会提了什么？")) == ["07"]
     assert _ids(a.answer("作为民主党派，民进甲市委会提了什么？")) == ["07"]
     assert sorted(_ids(a.answer("民进甲市委会和其他民主党派提了什么？"))) == ["01", "02", "07"]
+
+
+def test_the_same_topic_asked_of_another_proposer(tmp_path):
+    page = ("序号,标题,提案者,会议,内容\n"
+            "1,发展冷链物流,民建丁市委会,丁市政协二届一次会议,建议建设冷链物流园区。\n"
+            "2,完善冷链物流标准,民盟丁市委会,丁市政协二届一次会议,建议制定冷链物流地方标准。\n"
+            "3,发展托育服务,民盟丁市委会,丁市政协二届一次会议,建议增加普惠托育名额。\n")
+    a = engine_on(tmp_path, {"丁市.csv": page}).answerer
+    first_q = "民建丁市委会关于冷链物流提了什么？"
+    first = a.answer(first_q)
+    assert _ids(first) == ["01"]
+    out = a.answer("民盟丁市委会对同一话题怎么看？", [Turn(first_q, first)])
+    assert out.found and _ids(out) == ["02"]
