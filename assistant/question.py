@@ -290,12 +290,15 @@ PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几�
 INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
 # "是不是" asks yes or no; it excludes nothing
-_NEGATORS = r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非"
+_NEGATORS = (r"除了|除去|不算|不含|不包括|排除|(?<!是)不是|不属于|并非"
+             # "除<X>外": a bare 除 only with its 外, and not inside a word (消除, 免除, 清除…)
+             r"|(?<![消排废去免清剔拆扣删根破摒革铲切解])除(?=[^,，。;；?？!！]{1,15}?(?:以外|之外|外))")
 NEGATION_WORD = re.compile(_NEGATORS)
 # an aside in brackets after the negation ("不属于甲、乙的那几家（丙、丁）") is not negated
 NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|之外|外|[(（)）,，。;；?？!！]|$)")
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
-TITLE_CUE = re.compile(r"题目|标题|题为|题名|为题")  # "以<Z>为题": Z is in the title
+# "以<Z>为题": Z is in the title; not the 题 of a word (难题为牵引, 问题为导向, 主题为)
+TITLE_CUE = re.compile(r"题目|标题|(?<![难问主议课专话试考命])(?:题为|题名)|为题")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$"
                           # "<proposer>对同一话题怎么看": the previous question's topic, asked of them
                           r"|同一(?:个)?(?:话题|问题|方面|主题|领域|件事)|同样的(?:话题|问题|事)")

@@ -530,3 +530,13 @@ def test_the_same_topic_asked_of_another_proposer(tmp_path):
     assert _ids(first) == ["01"]
     out = a.answer("民盟丁市委会对同一话题怎么看？", [Turn(first_q, first)])
     assert out.found and _ids(out) == ["02"]
+
+
+def test_bare_chu_with_wai_excludes_a_type_and_a_word_with_ti_is_no_title_cue(engine):
+    a = engine.answerer
+    # "除<type>外": every other type
+    assert sorted(_ids(a.answer("除民主党派外还有哪些单位发言？"))) == ["03", "04", "05", "06", "08"]
+    # 难题为/问题为 hold the 题 of a word, not "题为" (titled): the topic is looked for in the text
+    q = a.parser.parse("以冷链配送难题为牵引的建议是谁提的？")
+    assert not q.title_scope
+    assert a.parser.parse("以冷链为题的发言是谁讲的").title_scope
