@@ -535,7 +535,7 @@ def test_the_same_topic_asked_of_another_proposer(tmp_path):
 def test_bare_chu_with_wai_excludes_a_type_and_a_word_with_ti_is_no_title_cue(engine):
     a = engine.answerer
     # "除<type>外": every other type
-    assert sorted(_ids(a.answer("除民主党派外还有哪些单位发言？"))) == ["03", "04", "05", "06", "08"]
+    assert sorted(_ids(a.answer("除民主党派外，其余提出者讲了什么？"))) == ["03", "04", "05", "06", "08"]
     # 难题为/问题为 hold the 题 of a word, not "题为" (titled): the topic is looked for in the text
     q = a.parser.parse("以冷链配送难题为牵引的建议是谁提的？")
     assert not q.title_scope
