@@ -75,12 +75,12 @@ class Composer:
         if not spans:
             return []
         # the item's own heading line ("民革市委会：<title>", "【…】<title>") names it, it proposes nothing
-        body = [sp for sp in spans if not (p.title and text[sp[0]:sp[1]].rstrip().endswith(p.title)
-                                           and sp[1] - sp[0] <= len(p.title) + HEADING_EXTRA)]
         # nor do header lines ("提案者：…", "会议：…"); an item that is only a title and its header
         # (a list of titles) is quoted by its title
-        body = [sp for sp in body if key_line_role(text[sp[0]:sp[1]]) in (None, "title", "body")]
-        spans = body or [sp for sp in spans if key_line_role(text[sp[0]:sp[1]]) in (None, "title", "body")] or spans
+        plain = [sp for sp in spans if key_line_role(text[sp[0]:sp[1]]) in (None, "title", "body")]
+        body = [sp for sp in plain if not (p.title and text[sp[0]:sp[1]].rstrip().endswith(p.title)
+                                           and sp[1] - sp[0] <= len(p.title) + HEADING_EXTRA)]
+        spans = body or plain or spans
         if not terms:
             return self._key_sentences(text, spans, 3 if listing_size <= 2 else 1)
         scored = []

@@ -26,7 +26,7 @@ _OR = re.compile(r"或者|或是|还是|或")
 _EACH = re.compile(r"分别|各自|各是|各由|各为|哪几|哪些")
 _LIST = re.compile(r"、|以及|和|与|及")
 # a proposer named beside a type adds the type's other proposers only with a word joining them
-_UNION = re.compile(r"、|以及|和|与|及|跟|同|或|还有|其他|其它|别的|等|各")
+_UNION = re.compile(_LIST.pattern + r"|跟|同|或|还有|其他|其它|别的|等|各")
 _CATEGORY = re.compile(r"(?:这些|这类|那些|那类|之类的?|等等)[^,，。;；?？!！]*")
 _QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,30}[”\"」』]")
 # "都/同时/既…又" asks for proposals that have every quoted word, not any one
