@@ -456,7 +456,8 @@ def place_of(name: str) -> str:
 
 def short_names(name: str) -> tuple[str, ...]:
     """Shorter forms a user may type for an organisation: the party's short name, a people's
-    organisation's, a special committee's (cppcc.json), a local CPPCC's place."""
+    organisation's, a special committee's (cppcc.json), a local CPPCC's place, and the name
+    without the place it begins with."""
     P = _patterns()
     out = []
     if m := P["party"].search(name):
@@ -467,6 +468,11 @@ def short_names(name: str) -> tuple[str, ...]:
         out += [w for w in knowledge()["people_orgs"] if w in name]
     if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
         out.append(place)  # 某某街道政协联络处 -> 某某街道: a place stands for its own CPPCC
+    if (place := place_of(name)) and name.startswith(place) and classify(name) != "区县(市)政协":
+        # 某区无党派代表人士联谊会 -> 无党派代表人士联谊会: a question in one place leaves it out
+        rest = re.sub(r"^政协", "", name[len(place):])
+        if len(rest) >= 4:
+            out.append(rest)
     if name.endswith("委员会"):  # 某市政协民族宗教委员会 -> 民宗委
         out += [c for x in knowledge()["special_committees"] if any(f"{st}委员会" in name for st in x["stems"])
                 for c in x["short"]]

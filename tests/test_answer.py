@@ -181,3 +181,27 @@ def test_a_sentence_over_a_chunk_boundary_is_quoted_whole(tmp_path):
     out = eng.answerer.answer("农工党丁市委会建议怎样推进社区食堂建设？")
     assert out.found and "第1项是在东城" in out.answer and "第12项是在港区" in out.answer
     assert len({c.chunk_id for c in out.citations}) >= 2
+
+
+@pytest.mark.parametrize("q", ["谁提议建设海水淡化厂？", "关于冰雪运动服务，有单位提建议吗"])
+def test_a_topic_whose_main_word_is_missing_is_declined(hash_engine, q):
+    # the page has 建设 and 服务 everywhere and nothing like the other word: what was asked about
+    # is not there, however well the rest matches
+    from assistant.select import UNCOVERED_MAX
+    a = hash_engine.answerer
+    query = a.resolve(q)
+    cands, query = a.selector.candidates(query)
+    ranked, _ = a.selector.rank(query, cands)
+    assert a.selector.uncovered(query, ranked[0]) > UNCOVERED_MAX
+    assert a.selector.forced(query, ranked) is False
+    out = a.answer(q)
+    assert not out.found and "没有找到" in out.answer
+
+
+def test_a_topic_the_best_proposal_prints_is_not_vetoed(hash_engine):
+    a = hash_engine.answerer
+    query = a.resolve("谁提议建设中原科技城？")
+    cands, query = a.selector.candidates(query)
+    ranked, _ = a.selector.rank(query, cands)
+    assert ranked[0].proposal.proposal_id == "kjcx-03"
+    assert a.selector.uncovered(query, ranked[0]) == 0.0 and a.selector.forced(query, ranked) is None

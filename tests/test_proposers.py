@@ -146,12 +146,15 @@ def test_a_member_named_alone_and_the_organisation_they_spoke_for():
 
 
 def test_short_names_a_user_may_type():
-    assert short_names("某某市政协社会和法制委员会") == ("社法委",)
+    assert short_names("某某市政协社会和法制委员会") == ("社会和法制委员会", "社法委")
     assert "人资环委" in short_names("某市政协人口资源环境建设委员会")
     assert short_names("民盟某某市委") == ("民盟",) and "侨联" in short_names("某市侨联")
     # a local CPPCC's place stands for it; a city committee's or a party's place does not
     assert short_names("某某街道政协联络处") == ("某某街道",) and short_names("某某区政协") == ("某某区",)
     assert "某某市" not in short_names("某某市政协社会和法制委员会") + short_names("民革某某市委会")
+    # a question asked in one place leaves the place out of an organisation's name
+    assert "归国华侨联合会" in short_names("某某区归国华侨联合会")
+    assert short_names("某某区政协") == ("某某区",) and short_names("某市科协") == ("科协",)
 
 
 def test_places_and_meetings_come_from_the_text():

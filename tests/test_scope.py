@@ -540,3 +540,34 @@ def test_bare_chu_with_wai_excludes_a_type_and_a_word_with_ti_is_no_title_cue(en
     q = a.parser.parse("以冷链配送难题为牵引的建议是谁提的？")
     assert not q.title_scope
     assert a.parser.parse("以冷链为题的发言是谁讲的").title_scope
+
+
+ELDERLY = """序号,标题,提案者
+1,关于完善养老机构医养结合的建议,民盟丁市委会
+2,关于加快社区老年助餐点建设的建议,民进丁市委会
+3,关于优化城市公交线路的建议,丁市政协经济委员会
+4,关于加强中小学体育课的建议,九三学社丁市委会
+5,关于发展夜间经济的建议,民建丁市委会
+6,关于保护古树名木的建议,丁市政协人口资源环境委员会
+7,关于规范共享单车停放的建议,农工党丁市委会
+8,关于扶持乡村特色民宿的建议,致公党丁市委会
+9,关于提升农产品冷链物流的建议,丁市工商联
+10,关于加强网络诈骗防范宣传的建议,台盟丁市委会
+"""
+
+
+@pytest.mark.slow
+def test_a_catalogue_line_on_the_topic_in_other_words_is_listed(tmp_path):
+    # one line prints the topic's word, another says it in other words (老年助餐): a list of
+    # titles is all there is to go on, so "哪些…有关" lists both (select.SOFT_GAP)
+    import os
+
+    from assistant.engine import Engine
+    (tmp_path / "corpus" / "proposals").mkdir(parents=True)
+    (tmp_path / "corpus" / "proposals" / "丁市2025.csv").write_text(ELDERLY, encoding="utf-8")
+    eng = Engine.open(Settings.from_env({k: v for k, v in os.environ.items() if k == "ASSISTANT_MODEL_CACHE"},
+                                        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index"))
+    out = eng.answerer.answer("哪些提案与养老有关？")
+    assert out.found and set(_ids(out)) == {"01", "02"}
+    out = eng.answerer.answer("与养老有关的是哪一篇？")  # one asked for: the line with the word
+    assert _ids(out) == ["01"]
