@@ -469,7 +469,7 @@ def short_names(name: str) -> tuple[str, ...]:
     if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
         out.append(place)  # 某某街道政协联络处 -> 某某街道: a place stands for its own CPPCC
     if (place := place_of(name)) and name.startswith(place) and classify(name) != "区县(市)政协":
-        # 某区无党派代表人士联谊会 -> 无党派代表人士联谊会: a question in one place leaves it out
+        # 某区归国华侨联合会 -> 归国华侨联合会: a question asked in one place leaves the place out
         rest = re.sub(r"^政协", "", name[len(place):])
         if len(rest) >= 4:
             out.append(rest)

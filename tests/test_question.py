@@ -136,3 +136,14 @@ def test_modal_verbs_and_wishing_leave_no_word_of_their_own(hash_engine):
     assert not any("要" in t or "会" in t for t in terms("滨海港城要怎样发展冷链物流，它会带来什么"))
     # wishing and who wrote it frame the question
     assert sorted(terms("哪家党派希望发展冷链物流？作者是谁")) == ["冷链", "物流"]
+
+
+def test_a_name_printed_with_a_common_word_stays_whole(hash_engine):
+    # 科技 is in nearly every proposal of this page, so alone it says nothing of a topic; next to
+    # another word it may be part of a name the page prints (a place called 中原科技城)
+    p = hash_engine.answerer.parser
+    assert "科技" in p.generic
+    assert p.topic_terms("对中原科技城的规划谁有想法") == ["中原科技城", "规划"]
+    assert p.topic_terms("哪家讲了创新平台的布局") == ["创新平台", "布局"]
+    # only what the page prints together is glued: nothing is invented
+    assert p.topic_terms("中原科技港有人提吗") == ["中原科技"]
