@@ -12,7 +12,7 @@ from .compose import Composer
 from .errors import AssistantError
 from .question import Query, QuestionParser, clean_question  # noqa: F401  (re-exported)
 from .records import Answer, Citation, Proposal, Turn  # noqa: F401  (re-exported)
-from .select import CALIBRATION_FILE, Calibration, Features, Selector, Signals  # noqa: F401  (re-exported)
+from .select import CALIBRATION_FILE, Calibration, Features, Selection, Selector, Signals  # noqa: F401  (re-exported)
 
 
 class ExtractiveAnswerer:
@@ -71,12 +71,12 @@ class ExtractiveAnswerer:
             cands, q = self.selector.candidates(q)
             ranked, sig = self.selector.rank(q, cands, self.mode) if cands else ([], Signals())
         t2 = time.perf_counter()
-        chosen, found = self.selector.select(q, terms, ranked, sig) if ranked else ([], False)
-        text, found, citations, ctx = self.composer.compose(q, cands, terms, chosen, found)
+        sel = self.selector.select(q, terms, ranked, sig) if ranked else Selection((), False)
+        text, found, citations, ctx = self.composer.compose(q, cands, terms, sel.chosen, sel.found)
         if ranked:  # what `assistant eval --calibrate` refits the found decision from
             ctx["signals"] = {"coverage": ranked[0].coverage, "soft": ranked[0].soft, "margin": sig.margin, "z": sig.z, "agree": sig.agree,
                               "scoped": bool(q.proposers or q.types or q.roles), "listing": self.selector.listing(q, terms),
-                              "forced": self.selector.forced(q, ranked),
+                              "forced": sel.forced,
                               "top": ranked[0].proposal.proposal_id}
         t3 = time.perf_counter()
         timings = {"retrieve": (t2 - t1) * 1000, "answer": ((t1 - t0) + (t3 - t2)) * 1000, "total": (t3 - t0) * 1000}

@@ -260,6 +260,11 @@ FUNCTION_CHARS = frozenset("的了吗呢吧啊是有在和与及或也都还又�
                            "提讲说做搞中里上下哪谁什么怎样几多少各每啥嘛呀吗么"
                            "我你您咱想找帮"  # the asker and his request ("帮我查", "你们有没有…"), never a topic
                            "要会来由先该请再它他她")  # modal and linking verbs, pronouns: "某城要…" leaves no word "城要"
+def _content_char(c: str) -> bool:
+    """A CJK character that may be part of a topic word (not a function character)."""
+    return "\u3400" <= c <= "\u9fff" and c not in FUNCTION_CHARS
+
+
 # a word holding one of these asks ("谁来牵头", "怎么办"); no topic does
 ASKING_CHARS = frozenset("谁哪啥么怎")
 # a verb of handing in with a directional complement ("报上来", "拿出来"): how something was
@@ -454,15 +459,17 @@ class QuestionParser:
             if self._corpus_text is None:
                 self._corpus_text = "\n".join((p.title + "\n" + p.text).lower() for p in self.answerable)
             return low[i:j] in self._corpus_text
+        # longest first: the whole of a word the corpus shares before its pieces
+        common = sorted(((a2, b2) for w, a2, b2 in all_spans if w in self._common or (len(w) == 1 and _content_char(w))),
+                        key=lambda s: s[0] - s[1])
         grown = True
         while grown:
             grown = False
-            for w, a2, b2 in sorted(all_spans, key=lambda s: s[1] - s[2]):
-                common = w in self._common or (len(w) == 1 and w not in FUNCTION_CHARS and "\u3400" <= w <= "\u9fff")
-                if common and a2 == b and glue(a, b2):
+            for a2, b2 in common:
+                if a2 == b and glue(a, b2):
                     b, grown = b2, True
                     break
-                if common and b2 == a and glue(a2, b):
+                if b2 == a and glue(a2, b):
                     a, grown = a2, True
                     break
         return low[a:b]
@@ -506,7 +513,7 @@ class QuestionParser:
                 covered[a:b] = [True] * (b - a)
         run_start = None
         for i in range(len(low) + 1):
-            free = i < len(low) and not covered[i] and "\u3400" <= low[i] <= "\u9fff" and low[i] not in FUNCTION_CHARS
+            free = i < len(low) and not covered[i] and _content_char(low[i])
             if free and run_start is None:
                 run_start = i
             elif not free and run_start is not None:

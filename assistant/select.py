@@ -10,6 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -129,6 +130,15 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """What `Selector.select` decided: the proposals the answer covers, whether the corpus
+    answers at all, and the decision no threshold made (`Selector.forced`; None: the threshold)."""
+    chosen: tuple
+    found: bool
+    forced: bool | None = None
+
+
+@dataclass(frozen=True)
 class Ranked:
     proposal: Proposal
     score: float       # best fused retrieval score of its chunks
@@ -226,6 +236,10 @@ class Selector:
         self._pos = {pid: i for i, pid in enumerate(self._pids)}
         self._chunk_prop = np.array([self._pos[c.proposal_id] for c in index.chunks], dtype=np.int64)
         self._dist = None
+        # a question's topic alternatives and their word vectors, read by ranking, the found
+        # decision and the inclusion alike: parsed and embedded once per question
+        self._alts = lru_cache(maxsize=256)(self.alternatives)
+        self._vecs = lru_cache(maxsize=256)(lambda q: self._term_vectors(self._alts(q)))
 
     def text_of(self, proposal_id: str) -> str:
         return self._text[proposal_id]
@@ -355,7 +369,7 @@ class Selector:
             if pid in allowed:
                 s, c = best.get(pid, (0.0, -1.0))
                 best[pid] = (max(s, h.score), max(c, h.cosine))
-        alts = self.alternatives(q)
+        alts = self._alts(q)
         # in a large scope, only what retrieval found is worth a coverage test (the rest scores 0)
         pool = cands if len(cands) <= RANK_ALL else ([self.index.proposals[i] for i in best] or cands[:RANK_ALL])
         # a quoted phrase is asked about as printed, never with a word inserted
@@ -371,7 +385,7 @@ class Selector:
         if out and not q.title_scope and self.sim:
             # the first few again, by soft coverage in place of exact coverage: a paraphrase's own
             # proposal shares its meaning, not its words (dev, home: hit@1 0.857 -> 0.870)
-            vecs = self._term_vectors(alts)
+            vecs = self._vecs(q)
             head = [replace(r, soft=self.soft(alts, r, vecs)) for r in out[:SOFT_FIRST]]
             head.sort(key=lambda r: (-(r.soft + RETRIEVAL_WEIGHT * r.score / top_score), -r.score, r.proposal.proposal_id))
             out[:SOFT_FIRST] = head
@@ -416,14 +430,14 @@ class Selector:
         text = self._text[top.proposal.proposal_id]
         words = None
         best = 0.0
-        for i, terms in enumerate(t for t in self.alternatives(q) if t):
+        vecs = self._vecs(q)
+        for i, terms in enumerate(t for t in self._alts(q) if t):
             have = {t: self.f.coverage([t], text) for t in terms}
             absent = [t for t in terms if have[t] < 1.0]
             if not absent:
                 return 0.0
             if words is None:
                 words = self.sim.words_of(top.proposal.proposal_id, text)
-            vecs = self._term_vectors([absent])
             credit = dict(zip(absent, map(float, self.sim.credits(np.array([vecs[t] for t in absent]), words))))
             total = sum(self.f.idf(t) for t in terms)
             miss = {t: self.f.idf(t) / total * (1.0 - max(have[t], credit[t])) for t in absent}
@@ -483,27 +497,26 @@ class Selector:
             return True
         return None
 
-    def select(self, q: Query, terms, ranked: list[Ranked], sig: Signals) -> tuple[list[Ranked], bool]:
+    def select(self, q: Query, terms, ranked: list[Ranked], sig: Signals) -> Selection:
         """Which proposals the answer covers, and whether the corpus answers at all. Every one of
         them: how many the answer shows is the composer's choice, the count it states is this."""
         if self.listing(q, terms):
-            return list(ranked), True
+            return Selection(tuple(ranked), True)
         top = ranked[0]
-        found = self.forced(q, ranked)
+        found = forced = self.forced(q, ranked)
         if found and q.intent == "followup" and len(ranked) > 1:
-            return list(ranked), True  # the proposals being compared, whatever their words
+            return Selection(tuple(ranked), True, forced)  # the proposals being compared, whatever their words
         if found is None:
             found = self.found_score(q, top, sig) >= self.cal.found_coverage
         if not found:
-            return [top], False
+            return Selection((top,), False, forced)
         plural = bool(PLURAL_CUE.search(q.question)) or bool(q.types or q.roles)
         ratio = self.cal.include_plural if plural else self.cal.include_ratio
         keep = [top] + [r for r in ranked[1:]
                         if r.coverage >= max(self.cal.include_min, ratio * top.coverage) and r.coverage > 0]
-        if (PLURAL_CUE.search(q.question) and self.sim and not q.title_scope and len(ranked) > 2
-                and not _QUOTED.search(q.text)):
+        if PLURAL_CUE.search(q.question) and self.sim and not q.title_scope and not _QUOTED.search(q.text):
             keep += self._soft_outliers(q, ranked, keep)
-        return keep, True
+        return Selection(tuple(keep), True, forced)
 
     def _soft_outliers(self, q: Query, ranked: list[Ranked], keep: list[Ranked]) -> list[Ranked]:
         """Short entries about the topic in other words (SOFT_GAP)."""
@@ -511,8 +524,7 @@ class Selector:
         rest = [r for r in ranked[1:SOFT_WIDE] if r.proposal.proposal_id not in kept]
         if len(rest) < 3:
             return []
-        alts = self.alternatives(q)
-        vecs = self._term_vectors(alts)
+        alts, vecs = self._alts(q), self._vecs(q)
         soft = [r.soft if r.soft >= 0 else self.soft(alts, r, vecs) for r in rest]
         base = float(np.median(soft))
         return [r for r, s in zip(rest, soft) if s >= self.cal.include_min and s - base >= SOFT_GAP
