@@ -37,6 +37,24 @@ def _modifier(ch: str) -> bool:
     return jieba.posseg.dt.word_tag_tab.get(ch) in _MODIFIER_TAGS
 
 
+def _rejoined(spans: list) -> set[int]:
+    """Positions of two single characters after a lone content character that jieba's dictionary
+    holds as one content word: without HMM jieba prefers two frequent characters to their rarer
+    word (碳+中+和 for 碳+中和), and the run of content characters (碳中和) would stop at the
+    function character. Anywhere else such a pair is more often two words (上+有, 请+到)."""
+    import jieba.posseg
+    tags = jieba.posseg.dt.word_tag_tab
+    single = {a: w for w, a, b in spans if len(w) == 1}
+    out: set[int] = set()
+    for a, w in single.items():
+        if _content_char(w) and a + 1 in single and a + 2 in single:
+            pair = single[a + 1] + single[a + 2]
+            # not a verb with its preposition or complement (提+向, 静+下)
+            if tags.get(pair) not in (None, "v", *_FUNCTION_TAGS) and not all(map(_content_char, pair)):
+                out |= {a + 1, a + 2}
+    return out
+
+
 @lru_cache(maxsize=16384)
 def _function_word(word: str) -> bool:
     import jieba.posseg
@@ -89,10 +107,34 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
     return out
 
 
+LOCAL_TYPE = "区县(市)政协"
+
+
+def _local_kinds() -> str:
+    """The characters that end a local CPPCC's place (区, 县, 市…), from cppcc.json local_units."""
+    return re.escape("".join(dict.fromkeys(u["names"][0][0] for u in knowledge()["local_units"])))
+
+
+@lru_cache(maxsize=1)
+def _local_units() -> list[tuple[re.Pattern, tuple[str, ...]]]:
+    """(the words that ask for one kind of local CPPCC, the name parts of that kind), cppcc.json
+    local_units; a word inside a longer place word (区县政协, 县区, 县市) asks for no one kind."""
+    k = _local_kinds()
+    return [(re.compile("|".join(f"(?<![{k}]){re.escape(w)}(?![{k}])" for w in u["asked"])), tuple(u["names"]))
+            for u in knowledge()["local_units"]]
+
+
+@lru_cache(maxsize=1)
+def _local_units_mixed() -> re.Pattern:
+    """Two kinds of place named together (区县, 县市区, 县(市), 县和县级市)."""
+    k = _local_kinds()
+    return re.compile(f"[{k}][(（、和与及]?[{k}]")
+
+
 # What makes a type word the thing asked about: a question word right before it, or a proposing
 # verb / the end of the question right after it. Generic Chinese, not fitted to any question.
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
-_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|名义|身份|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|有|共|一共|政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
+_ASKED_AFTER = re.compile(r"^(?:[和与及、或]|名义|身份|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|当中|之中|里面|里头|中间|有|共|一共|的?政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
 _LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|委员会|一级)")  # .match at a position
 
@@ -290,7 +332,8 @@ JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|
                        r"|(?<!哪)(?:两|二|三|多|几)(?:个|家)(?:单位|组织|党派|方面)(?:联合|共同|一起|合作)")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
                           r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到"
-                          r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)")
+                          r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)"
+                          r"|有(?:什么|啥|哪些)?(?:建议|提议|对策)(?:吗|么|没有)")  # "…里有建议吗": whether any does
 # the question names the introduction itself ("导语里…", "按编者按的说法"): it is asked about, whatever the topic
 INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
@@ -310,6 +353,7 @@ ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|怎样|如何|措施|举措|办法|做法|对策|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
+                         r"|在此基础上|据此|对此|为此"  # 此: what was just said
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
@@ -501,6 +545,7 @@ class QuestionParser:
         # Without HMM, jieba invents no words from leftovers ("界别组提了" -> 组提); single
         # characters are nearly all function words in a question (里/过/让/给…).
         all_spans = self.analyzer.spans(text)
+        joined = _rejoined(all_spans)
         handed = [(a, b) for w, a, b in all_spans if _DIRECTIONAL.fullmatch(w)]
         spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic
                  and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)
@@ -513,7 +558,7 @@ class QuestionParser:
                 covered[a:b] = [True] * (b - a)
         run_start = None
         for i in range(len(low) + 1):
-            free = i < len(low) and not covered[i] and _content_char(low[i])
+            free = i < len(low) and not covered[i] and (_content_char(low[i]) or i in joined)
             if free and run_start is None:
                 run_start = i
             elif not free and run_start is not None:
@@ -558,6 +603,10 @@ class QuestionParser:
             types = tuple(t for t in self.all_types if t not in excluded)
         # "哪些党派的总支部…": the unit narrows the type to the proposers that are such units
         units = tuple(u for u in knowledge()["party_sub_units"] if u in positive) if "民主党派" in types else ()
+        if not units and LOCAL_TYPE in types and not _local_units_mixed().search(positive):
+            # "哪些县级市政协…", "市辖区的政协": the kind of place narrows the type ("区县和县级市"
+            # names several kinds at once: the whole type)
+            units = tuple(n for rx, names in _local_units() if rx.search(positive) for n in names)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings, units=units,
                  roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))

@@ -136,6 +136,10 @@ class TermSimilarity:
             out[unknown] = self.embedder.embed_passages([terms[i] for i in unknown])
         return out
 
+    def likeness(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Two term vectors' cosine on the scale of `credits` (chance 0, same 1), unclipped."""
+        return float((float(a @ b) - self.chance) / max(1e-6, 1.0 - self.chance))
+
     def credits(self, term_vecs: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Per term: best cosine to the words `ids`, rescaled so the chance level is 0 and 1 is 1."""
         if not len(ids) or not len(term_vecs):

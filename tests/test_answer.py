@@ -85,6 +85,10 @@ def test_follow_ups_carry_the_proposer_or_topic(hash_engine):
     # a complete question after another one is not treated as a follow-up
     d = check_citations(hash_engine, a.answer("民革提了什么建议？", [Turn(q1, a.answer(q1))]))
     assert {c["proposal_id"] for c in d["citations"]} == {"kjcx-13"}
+    # "在此基础上…": 此 is what was just said, so the proposer asked about stays
+    q2 = "民建对企业创新有什么建议？"
+    q = a.resolve("在此基础上，还主张建立什么？", [Turn(q2, a.answer(q2))])
+    assert q.intent == "followup" and q.proposers == ("民建郑州市委会",)
 
 
 def test_filters_from_the_ui_win(hash_engine):
@@ -198,6 +202,20 @@ def test_a_topic_whose_main_word_is_missing_is_declined(hash_engine, q):
     assert not out.found and "没有找到" in out.answer
 
 
+def test_two_like_missing_words_in_a_list_are_one_missing_thing(hash_engine, monkeypatch):
+    # 湿地 and 候鸟 each carry less than half of the topic; named together they are the topic when
+    # the embedder finds them alike (one thing named twice), and two separate items when not
+    from assistant.select import JOINED_LIKE, UNCOVERED_MAX
+    a = hash_engine.answerer
+    query = a.resolve("有单位就湿地、候鸟的保护提建议吗")
+    cands, query = a.selector.candidates(query)
+    ranked, _ = a.selector.rank(query, cands)
+    monkeypatch.setattr(a.selector.sim, "likeness", lambda u, v: JOINED_LIKE)
+    assert a.selector.uncovered(query, ranked[0]) > UNCOVERED_MAX
+    monkeypatch.setattr(a.selector.sim, "likeness", lambda u, v: JOINED_LIKE - 0.01)
+    assert a.selector.uncovered(query, ranked[0]) < UNCOVERED_MAX
+
+
 def test_a_topic_the_best_proposal_prints_is_not_vetoed(hash_engine):
     a = hash_engine.answerer
     query = a.resolve("谁提议建设中原科技城？")
@@ -205,3 +223,23 @@ def test_a_topic_the_best_proposal_prints_is_not_vetoed(hash_engine):
     ranked, _ = a.selector.rank(query, cands)
     assert ranked[0].proposal.proposal_id == "kjcx-03"
     assert a.selector.uncovered(query, ranked[0]) == 0.0 and a.selector.forced(query, ranked) is None
+
+
+def test_the_kind_of_local_cppcc_asked_for_narrows_the_county_type(tmp_path):
+    from conftest import engine_on
+    page = ("戊市政协全体会议大会发言\n\n"
+            "### 推进老旧街区更新 东湖区政协\n\n建议分批改造老旧街区的供水管网。\n\n"
+            "### 发展特色种植 青山县政协\n\n建议扶持食用菌种植合作社。\n\n"
+            "### 壮大县域经济 临江市政协\n\n建议建设县域物流集散中心。\n\n"
+            "### 建设智慧停车 西岭区政协\n\n建议建设停车信息平台。\n\n"
+            "### 培育新兴产业 民盟戊市委会\n\n建议设立新兴产业引导基金。\n")
+    a = engine_on(tmp_path, {"戊市.md": page}).answerer
+    cited = lambda q: sorted({p for c in a.answer(q).citations for p in c.proposers})
+    assert cited("市辖区的政协都讲了什么？") == ["东湖区政协", "西岭区政协"]
+    assert cited("哪些县级市政协作了发言？") == ["临江市政协"]
+    assert cited("各县政协讲了什么？") == ["青山县政协"]
+    # a place word inside a longer one asks for every kind
+    assert cited("区县政协都讲了什么？") == ["东湖区政协", "临江市政协", "西岭区政协", "青山县政协"]
+    assert cited("各区县和县级市政协讲了什么？") == ["东湖区政协", "临江市政协", "西岭区政协", "青山县政协"]
+    # the kinds left out in a negation are not asked for
+    assert cited("区一级的政协（不算县和县级市）有哪些发言？") == ["东湖区政协", "西岭区政协"]

@@ -9,6 +9,7 @@ from assistant.vocab import recurring_phrases
 def test_type_word_is_scope_only_when_asked_about():
     assert type_scope("哪些民主党派提了建议")[0] == ("民主党派",)
     assert type_scope("民主党派关于交通提了什么")[0] == ("民主党派",)
+    assert type_scope("民主党派当中谁谈到了冷链")[0] == ("民主党派",)  # "among them": the scope
     asked, _, inside = type_scope("怎样加强各区县科技部门的协作")
     assert asked == () and inside == ("区县(市)政协",)
 
@@ -147,3 +148,12 @@ def test_a_name_printed_with_a_common_word_stays_whole(hash_engine):
     assert p.topic_terms("哪家讲了创新平台的布局") == ["创新平台", "布局"]
     # only what the page prints together is glued: nothing is invented
     assert p.topic_terms("中原科技港有人提吗") == ["中原科技"]
+
+
+def test_a_word_jieba_splits_into_frequent_characters_is_put_back(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # without HMM jieba cuts 碳中和 as 碳+中+和; 中和 is a dictionary word, so the run goes on
+    assert sorted(terms("关于碳中和路径，各党派有什么建议")) == ["碳中和", "路径"]
+    # a verb with its preposition stays apart (提+向), and a name without function characters
+    # stays one run
+    assert "提向" not in terms("民盟提没提向企业派驻人员")

@@ -357,7 +357,7 @@ def test_which_meeting_this_one_was_is_asked_of_its_introduction(sections_engine
               "这批调研报告一共多少篇？"):
         _asked_of_the_introduction(a, q)
     # asked what was proposed at it, or who proposed something: the proposals answer
-    for q in ("这次会议上关于冷链提了什么建议？", "这次议政中谁提了冷链物流？"):
+    for q in ("这次会议上关于冷链提了什么建议？", "这次议政中谁提了冷链物流？", "冷链的事，这批报告里有建议吗？"):
         assert not a.parser.parse(q).meta, q
 
 
@@ -571,3 +571,8 @@ def test_a_catalogue_line_on_the_topic_in_other_words_is_listed(tmp_path):
     assert out.found and set(_ids(out)) == {"01", "02"}
     out = eng.answerer.answer("与养老有关的是哪一篇？")  # one asked for: the line with the word
     assert _ids(out) == ["01"]
+    # no line prints the category's word: the line that says it in other words, when it stands
+    # out (select.SOFT_FOUND); a category nothing is like is still declined
+    out = eng.answerer.answer("哪些提案和教育有关？")
+    assert out.found and _ids(out)[0] == "04"
+    assert not eng.answerer.answer("哪些提案和航天有关？").found
