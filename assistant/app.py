@@ -42,7 +42,7 @@ TITLE = "议政助手"
 
 
 def example_questions(engine, n: int = 6) -> list[str]:
-    from .proposers import short_names
+    from .proposers import LOCAL, short_names
     props = [p for p in engine.index.proposals.values() if p.kind == "proposal"]
     out: list[str] = []
     types = sorted({t for p in props for t in (p.proposer_types or (p.proposer_type,)) if t and t != "其他"})
@@ -53,7 +53,7 @@ def example_questions(engine, n: int = 6) -> list[str]:
         out += [f"{shorts[0]}提了什么建议？", f"那{shorts[1]}呢？"]
     for p in props[:: max(1, len(props) // 3)][:3]:
         out.append(f"谁提出了“{p.title[:20]}”？")
-    if any(t == "区县(市)政协" for t in types):
+    if LOCAL in types:
         out.append("哪些区县政协提交了建议？")
     return out[:n] or ["有哪些建议？"]
 

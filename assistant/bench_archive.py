@@ -70,7 +70,7 @@ def _proposers(city: str, districts: list[str]) -> list[str]:
 
 def _meeting_kinds() -> list[str]:
     from .proposers import knowledge
-    return [k for k, _ in knowledge()["meeting_kinds"] if k in ("全体会议", "常委会议", "专题议政", "专题协商", "大会发言")]
+    return [k for k, _ in knowledge()["meeting_kinds"] if k in ("大会发言", "全体会议", "常委会议", "专题协商", "专题议政")]
 
 
 class _Source:

@@ -18,6 +18,7 @@ from pathlib import Path
 KNOWLEDGE_FILE = Path(__file__).with_name("cppcc.json")
 OTHER = "其他"
 MEMBER = "政协委员个人"
+LOCAL = "区县(市)政协"
 _CJK_NAME = r"[\u4e00-\u9fff·]{2,4}"
 _SPACE = re.compile(r"\s+")
 # characters that end organisation names, never personal ones
@@ -127,7 +128,7 @@ def classify(name: str) -> str:
     if P["sector"].search(s) and len(s) >= 2:
         return "界别"
     if P["local"].search(s):
-        return "区县(市)政协"
+        return LOCAL
     if P["committee"].search(s) or P["committee_bare"].match(s):
         return "政协专门委员会"
     if P["people"].search(s):
@@ -466,9 +467,9 @@ def short_names(name: str) -> tuple[str, ...]:
         out.append("工商联")
     if P["people"].search(name):  # 市总工会 -> 总工会, 工会; 市侨联 -> 侨联
         out += [w for w in knowledge()["people_orgs"] if w in name]
-    if P["local"].search(name) and classify(name) == "区县(市)政协" and len(place := place_of(name)) >= 3:
+    if P["local"].search(name) and classify(name) == LOCAL and len(place := place_of(name)) >= 3:
         out.append(place)  # 某某街道政协联络处 -> 某某街道: a place stands for its own CPPCC
-    if (place := place_of(name)) and name.startswith(place) and classify(name) != "区县(市)政协":
+    if (place := place_of(name)) and name.startswith(place) and classify(name) != LOCAL:
         # 某区归国华侨联合会 -> 归国华侨联合会: a question asked in one place leaves the place out
         rest = re.sub(r"^政协", "", name[len(place):])
         if len(rest) >= 4:

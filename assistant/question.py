@@ -18,7 +18,7 @@ from typing import Sequence
 
 from .errors import AssistantError
 from .meeting import PLACE_CPPCC, PLACE_END, PLACE_SUFFIX
-from .proposers import knowledge, parties_in, place_of, short_names
+from .proposers import LOCAL, knowledge, parties_in, place_of, short_names
 
 
 # jieba's part-of-speech tags of a morpheme that can modify the word after it (noun, time, place,
@@ -105,9 +105,6 @@ def _type_cues() -> list[tuple[re.Pattern, str]]:
                         for w in sorted(words, key=len, reverse=True))
         out.append((re.compile(alts), typ))
     return out
-
-
-LOCAL_TYPE = "区县(市)政协"
 
 
 def _local_kinds() -> str:
@@ -603,7 +600,7 @@ class QuestionParser:
             types = tuple(t for t in self.all_types if t not in excluded)
         # "哪些党派的总支部…": the unit narrows the type to the proposers that are such units
         units = tuple(u for u in knowledge()["party_sub_units"] if u in positive) if "民主党派" in types else ()
-        if not units and LOCAL_TYPE in types and not _local_units_mixed().search(positive):
+        if not units and LOCAL in types and not _local_units_mixed().search(positive):
             # "哪些县级市政协…", "市辖区的政协": the kind of place narrows the type ("区县和县级市"
             # names several kinds at once: the whole type)
             units = tuple(n for rx, names in _local_units() if rx.search(positive) for n in names)

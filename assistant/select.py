@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .proposers import MEMBER as INDIVIDUAL
 from .question import COUNTED, EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope
 from .records import Proposal
 from .termsim import TermSimilarity
@@ -63,7 +64,6 @@ SOFT_FOUND, SOFT_FOUND_GAP = 0.55, 0.15
 # meeting was told, its context); a margin, so a summary line of the intro does not win by a word
 # (dev, spent splits: 0.15 lost one question about the intro, 0.05-0.1 change nothing else)
 INTRO_MIN, INTRO_MARGIN = 0.5, 0.1
-INDIVIDUAL = "政协委员个人"
 # an entry whose text adds at most this many characters to its title is a catalogue line
 SHORT_ENTRY = 40
 # "…有没有提到<Z>": at least this IDF share of Z's terms must be in the answer (Z's main term)
