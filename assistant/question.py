@@ -55,6 +55,22 @@ def _rejoined(spans: list) -> set[int]:
     return out
 
 
+def shared_object(alternatives: list[list[str]]) -> list[list[str]]:
+    """"培育或者依托龙头企业": verbs joined by 或 share the object after them (before them when the
+    verb comes last: "人才引进或培养"). An alternative of verbs alone borrows its neighbour's nouns."""
+    import jieba.posseg
+    tags = jieba.posseg.dt.word_tag_tab
+    verb = lambda t: (tags.get(t) or "").startswith("v")
+    noun = lambda t: (tags.get(t) or "n").startswith("n")
+    out = []
+    for i, terms in enumerate(alternatives):
+        if terms and all(map(verb, terms)) and len(alternatives) > 1:
+            near = alternatives[i + 1] if i + 1 < len(alternatives) else alternatives[i - 1]
+            terms = terms + [t for t in near if noun(t) and t not in terms]
+        out.append(terms)
+    return out
+
+
 @lru_cache(maxsize=16384)
 def _function_word(word: str) -> bool:
     import jieba.posseg
@@ -88,7 +104,7 @@ def question_words() -> frozenset:
 ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+[次届批]")
 # a count or a position ("三家", "哪一件", "这几位", "第二篇") says how many, never what about
 COUNTED = re.compile(r"(?:第|这|那|哪|各)?[一二三四五六七八九十百两几\d]+[家个位篇份件条项届次批名点类种句]"
-                     r"|(?:这|那|该|每)[家个位篇份件条项类种]")
+                     r"|(?:这|那|该|每|本|此)[家个位篇份件条项类种场期回次届批轮]")
 # "第二篇" in a follow-up: that item of the previous answer
 ORDINAL_REF = re.compile(r"第([一二三四五六七八九十\d]{1,3})(?:篇|份|个|条|件|项)")
 _NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
@@ -122,10 +138,17 @@ def _local_units() -> list[tuple[re.Pattern, tuple[str, ...]]]:
 
 
 @lru_cache(maxsize=1)
+def _joined_kind() -> re.Pattern:
+    """A conjunction before a kind of place ("区和县的政协"): jieba reads 和县 as a county's name."""
+    return re.compile(f"[和与及或跟同][{_local_kinds()}]")
+
+
+@lru_cache(maxsize=1)
 def _local_units_mixed() -> re.Pattern:
     """Two kinds of place named together (区县, 县市区, 县(市), 县和县级市)."""
     k = _local_kinds()
-    return re.compile(f"[{k}][(（、和与及]?[{k}]")
+    one = "|".join(map(re.escape, knowledge()["local_one_place"]))
+    return re.compile(f"(?!(?:{one})(?![{k}]))[{k}][(（、和与及]?[{k}]")
 
 
 # What makes a type word the thing asked about: a question word right before it, or a proposing
@@ -187,7 +210,17 @@ def role_scope(text: str, names=(), anywhere: bool = False) -> tuple[tuple[str, 
     return tuple(roles), tuple(dict.fromkeys(words))
 
 
+@lru_cache(maxsize=1)
+def _one_place_of_local() -> re.Pattern:
+    """A one-place word (市区, cppcc.json local_one_place) shortly before a local CPPCC type word:
+    where those CPPCCs are, not a topic ("市区的几个区政协")."""
+    one = "|".join(map(re.escape, knowledge()["local_one_place"]))
+    local = "|".join(rx.pattern for rx, t in _type_cues() if t == LOCAL)
+    return re.compile(f"(?:{one})(?=[^,，。;；?？!！]{{0,6}}?(?:{local}))")
+
+
 def strip_type_words(text: str) -> str:
+    text = _one_place_of_local().sub(" ", text)
     for rx, _ in _type_cues():
         text = rx.sub(" ", text)
     return text
@@ -319,9 +352,10 @@ META_COUNT_CUE = re.compile(r"几篇|多少篇|多少份|几份|多少件|几件
 META_SET_CUE = re.compile(r"(?:这些|这批|这一批|本批)(?:材料|调研报告|报告|提案|发言|建议)|(?:这|本|此)次(?:专题)?(?:议政|协商|会议|活动|常委会议?)"
                           r"|这个(?:栏目|专题|活动)|各单位(?:交|提交|报送|报)|这\d+[篇份件]")
 # asking which meeting, or when or where it met ("在哪次会议上", "什么时候召开")
-MEETING_ASK = re.compile(r"(?:哪|什么|哪一)(?:次|个|届|场)?(?:会议|全会|大会|常委会议?)|(?:何时|什么时候|哪天|哪一天|哪里|哪儿|在哪)召开")
+MEETING_ASK = re.compile(r"(?:哪|什么|哪一)(?:次|个|届|场)?(?:会议|全会|大会|常委会议?)|(?:何时|什么时候|哪天|哪一天|哪里|哪儿|在哪)召开"
+                         r"|第几[届次]")
 # this meeting, with the words of its theme between ("这次围绕<theme>的专题议政")
-THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场)[^，,。？?！!]{0,16}?(?:议政|协商|会议|全会|大会|活动)")
+THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场|期|回)[^，,。？?！!]{0,16}?(?:议政|协商|会议|全会|大会|活动)")
 # proposals that several proposers made together ("联合署名", "联名提出", "两个单位共同提交");
 # 联合 before a noun ("联合办学") is a topic
 JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|撰写|起草|发言)|联名|合写"
@@ -344,6 +378,7 @@ NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|�
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 # "以<Z>为题": Z is in the title; not the 题 of a word (难题为牵引, 问题为导向, 主题为)
 TITLE_CUE = re.compile(r"题目|标题|(?<![难问主议课专话试考命])(?:题为|题名)|为题")
+_AS_TITLE = re.compile(r"(?<![难问主议课专话试考命])(?:题为|为题)")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$"
                           # "<proposer>对同一话题怎么看": the previous question's topic, asked of them
                           r"|同一(?:个)?(?:话题|问题|方面|主题|领域|件事)|同样的(?:话题|问题|事)")
@@ -354,6 +389,9 @@ PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这�
                          # "这个县", "该委员会", "这位委员": a demonstrative and a kind of proposer
                          r"|(?:这|那|该)(?:个|位|家)?(?:县|区|市|镇|委员会|专委会|党派|界别|界别组|团体|委员)")
 OTHERS_CUE = re.compile(r"还有谁|还有哪些单位|别的单位|其他单位|其它单位|还有别的单位|还有哪个")
+# who made this one together with them ("这篇还有谁一起署名", "这份是和谁联名的"): its proposers, not others
+CO_AUTHOR_CUE = re.compile(r"(?:这|那|该)(?:篇|份|个|条|件)|它")
+CO_AUTHOR_WORD = re.compile(r"一起|共同|联名|合写|合作|单独|独自|署名")
 # what may follow the verb of a question's frame ("…提过建议吗", "…说了什么"): no topic
 _FRAME_TAIL = r"(?:过|了|到|及|出|起|建议|意见|主张|什么|哪些|吗|没有|没|呢|的)*[?？。!！]*$"
 # "…有没有提到<Z>", "…提到<Z>了吗": Z is what is asked; the rest only says where to look
@@ -384,6 +422,8 @@ TOPIC_FIRST = 1
 CLAIM_WORDS = frozenset("要 把 让 也 都 能 应 该 别 不 往 给 再 更 想 将 可以 需要 应该 应当 能够 希望 必须".split())
 # "<a type>以外的…": an exclusion without 除了
 NEGATION_AFTER = re.compile(r"(?<![除了去])([\u4e00-\u9fff()（）]{2,12}?)(?:以外|之外)的")
+# an aside that leaves something out with the negator after it ("（县级市不算）", "(甲除外)")
+NEGATION_ASIDE = re.compile(r"[(（]([^()（）]{1,20}?)(?:不算|除外|不计|不算在内|不包括在内|不计在内)[)）]")
 # asks whether some proposal exists ("有没有人建议…", "…的发言吗"): about proposals, not the introduction
 EXISTENCE_CUE = re.compile(r"有没有|有无|是否有|有人|谁|哪|吗[?？。!！\s]*$")
 # asks for a different proposal, not for more of the one just cited ("还提了什么" may be either)
@@ -535,6 +575,8 @@ class QuestionParser:
         text = JOINT_CUE.sub(" ", NEGATION_WORD.sub(" ", text))
         for w in self._framing:
             text = text.replace(w, " ")
+        # "以人才为题": the title cue goes before segmentation, or jieba reads 题写, 题为…
+        text = _AS_TITLE.sub(" ", text)
         for w in self.meeting_words.all_words():
             text = text.replace(w, " ")
         # what is left of "某市委" once the place is gone is a unit word, not a topic
@@ -544,7 +586,7 @@ class QuestionParser:
         all_spans = self.analyzer.spans(text)
         joined = _rejoined(all_spans)
         handed = [(a, b) for w, a, b in all_spans if _DIRECTIONAL.fullmatch(w)]
-        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic
+        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic and not _joined_kind().fullmatch(w)
                  and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)
                  and not _function_word(w)]
         # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
@@ -576,8 +618,9 @@ class QuestionParser:
 
     def parse(self, question: str, history: Sequence = ()) -> Query:
         negated = " ".join([m.group(1) for m in NEGATION.finditer(question)]
-                           + [m.group(1) for m in NEGATION_AFTER.finditer(question)])
-        positive = NEGATION_AFTER.sub(" 的", NEGATION.sub(" ", question))
+                           + [m.group(1) for m in NEGATION_AFTER.finditer(question)]
+                           + [m.group(1) for m in NEGATION_ASIDE.finditer(question)])
+        positive = NEGATION_AFTER.sub(" 的", NEGATION.sub(" ", NEGATION_ASIDE.sub("", question)))
         mentioned = self.names.mentioned(positive)
         meetings, meeting_words = self.meeting_words.match(question)
         bare = self.names.strip(positive)
@@ -592,7 +635,13 @@ class QuestionParser:
             types = inside
             type_words = tuple(m.group(0) for rx, t in _type_cues() if t in inside and (m := rx.search(bare)))
         # a type named in the negation is excluded, unless the question also asks for part of it
-        neg_asked, _, neg_inside = type_scope(negated)
+        # (a proposer named there is left out, not their type: "除了某区政协" leaves other 区政协)
+        neg_asked, _, neg_inside = type_scope(self.names.strip(negated))
+        part = tuple(t for t in dict.fromkeys(neg_asked + neg_inside) if t in inside)
+        if part and not types:
+            # "<a type>（不算<some of that type>）": the rest of that type is asked for
+            types = part
+            type_words = tuple(m.group(0) for rx, t in _type_cues() if t in part and (m := rx.search(bare)))
         excluded = tuple(t for t in neg_asked + neg_inside if t not in types)
         if excluded and not types:
             # "除了<a type>以外，还有…": every other type; types also named ("不属于甲的那几家（乙、丙）")
@@ -604,9 +653,18 @@ class QuestionParser:
             # "哪些县级市政协…", "市辖区的政协": the kind of place narrows the type ("区县和县级市"
             # names several kinds at once: the whole type)
             units = tuple(n for rx, names in _local_units() if rx.search(positive) for n in names)
+        if not units and LOCAL in types and negated.strip():
+            # "区县政协（不算县级市）": the kinds left out leave the others
+            left_out = {n for rx, names in _local_units() if rx.search(negated) for n in names}
+            if left_out:
+                units = tuple(n for _, names in _local_units() for n in names if n not in left_out)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings, units=units,
                  roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
+        # "除了<a proposer>，还有谁…": the one left out is not an answer
+        left_out = tuple(n for n in self.names.mentioned(negated) if n not in mentioned) if negated.strip() else ()
+        if left_out:
+            q["exclude_proposers"] = left_out
         terms = self.topic_terms(question)
         # a cue whose Z holds no topic word ("<the meeting>中，有没有…") names no focus: the next may
         focus = next((z for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
@@ -660,17 +718,23 @@ class QuestionParser:
             elif SAME_TITLE_CUE.search(question) and prev_ids:
                 q["titles"] = tuple(dict.fromkeys(self.index.proposals[i].title for i in prev_ids))
                 q["exclude"] = prev_ids
+            elif CO_AUTHOR_CUE.search(question) and CO_AUTHOR_WORD.search(question) and prev_ids:
+                q["restrict"] = prev_ids
             elif OTHERS_CUE.search(question):
-                q["exclude_proposers"] = prev_props
+                q["exclude_proposers"] = tuple(dict.fromkeys(left_out + prev_props))
             elif "其中" in question and prev_ids:
                 q["restrict"] = prev_ids
             elif OTHER_DOC_CUE.search(question) and prev_ids:
                 pass  # another proposal, whoever made it: the ones just cited are excluded below
             elif pronoun or ANOTHER_PROPOSAL_CUE.search(question) or (elliptic and not types):
                 q["proposers"] = prev_props
+                if prev_props:
+                    q["meta"] = False  # "他们交了几篇": counted among their proposals, not the meeting's
                 if not prev_props and prev_ids:
                     q["restrict"] = prev_ids
-                if not terms and not ANOTHER_PROPOSAL_CUE.search(question):
+                # "他们一共交了几篇": every proposal of theirs is counted, not the ones on the last topic
+                if not terms and not ANOTHER_PROPOSAL_CUE.search(question) and not (
+                        prev_props and META_COUNT_CUE.search(question)):
                     q["text"] = f"{question} {prev_query}"
             elif not terms and not types and not q["titles"] and not q["roles"] and not q["meta"] and prev_ids and not elliptic:
                 # nothing of its own ("里面都说了什么办法?"): asked of what was just cited

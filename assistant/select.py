@@ -17,7 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from .proposers import MEMBER as INDIVIDUAL
-from .question import COUNTED, EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope
+from .question import (COUNTED, EXISTENCE_CUE, OTHER_PROPOSAL_CUE, PLURAL_CUE, Query, QuestionParser, role_scope,
+                       shared_object)
 from .records import Proposal
 from .termsim import TermSimilarity
 
@@ -407,7 +408,8 @@ class Selector:
         items of a list asked about one by one ("A、B 和 C 的发言分别是谁讲的")."""
         parts: list[str] = []
         quoted = [m.group(0) for m in _QUOTED.finditer(q.text)]
-        if len(q.text) <= 40 and _OR.search(q.text):
+        either = len(q.text) <= 40 and bool(_OR.search(q.text))
+        if either:
             parts = _OR.split(q.text)
         elif len(q.text) <= 60 and _EACH.search(q.question) and _LIST.search(q.text) and not _BOTH.search(q.question):
             # "A、B 这些<category>": the items are the topics; the category only names what they share
@@ -415,6 +417,8 @@ class Selector:
         elif len(quoted) > 1 and (_EACH.search(q.question) or COUNTED.search(q.question)) and not _BOTH.search(q.question):
             parts = quoted   # "题目里有“A”“B”字样的有几篇": either word
         alts = [a for a in (self.parser.topic_terms(part) for part in parts) if a]
+        if either:
+            alts = shared_object(alts)
         return alts if len(alts) > 1 else [self.parser.topic_terms(q.text)]
 
     def _term_vectors(self, alts: list) -> dict:

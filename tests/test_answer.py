@@ -243,3 +243,55 @@ def test_the_kind_of_local_cppcc_asked_for_narrows_the_county_type(tmp_path):
     assert cited("区县、县级市政协都讲了什么？") == ["东湖区政协", "临江市政协", "西岭区政协", "青山县政协"]
     # the kinds left out in a negation are not asked for
     assert cited("除了县和县级市，区一级政协有哪些发言？") == ["东湖区政协", "西岭区政协"]
+    # 市区 is the city's urban area, one place, not "city and district"
+    assert cited("市区的各个区政协都说了些什么？") == ["东湖区政协", "西岭区政协"]
+    # a kind left out in brackets after the type keeps the rest of that type, not every other type
+    assert cited("区政协（不含县级市）在老旧街区方面讲了什么？") == ["东湖区政协"]
+    # several kinds asked, one left out: the others
+    assert cited("区县政协（不含县级市）都讲了什么？") == ["东湖区政协", "西岭区政协", "青山县政协"]
+    assert cited("区和县的政协（县级市不算）各讲了什么？") == ["东湖区政协", "西岭区政协", "青山县政协"]
+
+
+def test_a_proposer_left_out_with_chule_is_not_an_answer(tmp_path):
+    from conftest import engine_on
+    page = ("己市政协全体会议大会发言\n\n"
+            "### 改造供水管网 东湖区政协\n\n建议分批改造老旧小区的供水管网。\n\n"
+            "### 保障供水安全 西岭区政协\n\n建议更新老旧供水管网并建设水质监测点。\n\n"
+            "### 发展夜间消费 民盟己市委会\n\n建议打造夜间消费街区。\n")
+    a = engine_on(tmp_path, {"己市.md": page}).answerer
+    cited = lambda q: sorted({p for c in a.answer(q).citations for p in c.proposers})
+    assert cited("哪些政协讲了供水管网？") == ["东湖区政协", "西岭区政协"]
+    assert cited("除了东湖区政协，还有哪些政协讲了供水管网？") == ["西岭区政协"]
+
+
+def test_who_made_this_one_together_is_asked_of_the_proposal_just_cited(tmp_path):
+    from conftest import engine_on
+
+    from assistant.answer import Turn
+    page = ("庚市政协常委会议专题协商\n\n"
+            "### 改造供水管网 庚市政协城市建设委员会 庚市政协人口资源环境委员会\n\n建议分批改造老旧小区的供水管网。\n\n"
+            "### 保障供水安全 西岭区政协\n\n建议更新老旧供水管网并建设水质监测点。\n\n"
+            "### 发展夜间消费 民盟庚市委会\n\n建议打造夜间消费街区。\n")
+    a = engine_on(tmp_path, {"庚市.md": page}).answerer
+    first = "城市建设委员会交了什么？"
+    turns = [Turn(first, a.answer(first))]
+    ans = a.answer("这份报告是他们自己写的吗？还有谁联名？", turns)
+    assert [c.proposal_id for c in ans.citations] and {c.proposal_id for c in ans.citations} == {
+        c.proposal_id for c in turns[0].answer.citations}
+    assert "人口资源环境委员会" in ans.answer
+
+
+def test_how_many_they_handed_in_counts_all_of_theirs(tmp_path):
+    from conftest import engine_on
+
+    from assistant.answer import Turn
+    page = ("辛市政协常委会议专题协商\n\n"
+            "### 发展夜间消费 民盟辛市委会\n\n建议打造夜间消费街区。\n\n"
+            "### 推进托育服务 民盟辛市委会\n\n建议增加普惠托育机构。\n\n"
+            "### 保障供水安全 西岭区政协\n\n建议更新老旧供水管网。\n")
+    a = engine_on(tmp_path, {"辛市.md": page}).answerer
+    first = "谁建议打造夜间消费街区？"
+    ans = a.answer("他们总共交了几篇？", [Turn(first, a.answer(first))])
+    assert {p for c in ans.citations for p in c.proposers} == {"民盟辛市委会"}, ans.answer
+    assert len({c.proposal_id for c in ans.citations}) == 2, ans.answer
+    assert "2 份" in ans.answer and "西岭区政协" not in ans.answer

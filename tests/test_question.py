@@ -157,3 +157,33 @@ def test_a_word_jieba_splits_into_frequent_characters_is_put_back(hash_engine):
     # a verb with its preposition stays apart (提+向), and a name without function characters
     # stays one run
     assert "提向" not in terms("农工党提没提向园区派驻专员")
+
+
+def test_polite_asking_and_this_sitting_are_no_topic(hash_engine):
+    p = hash_engine.answerer.parser
+    # "那期/这场" point at the meeting; 麻烦, 讲讲, 说说看 only ask
+    assert sorted(p.topic_terms("麻烦讲讲那期议政里冷链物流的情况")) == ["冷链", "物流"]
+    assert sorted(p.topic_terms("说说看冷链物流的建议")) == ["冷链", "物流"]
+    # which sitting this one was, or its theme in full: the meeting's introduction answers
+    assert p.parse("本期专题协商是在第几次常委会议上开的？").meta
+    assert p.parse("劳驾把这场议政的主题完整地说一遍").meta
+    assert not p.parse("这场活动里谁提了冷链物流").meta
+
+
+def test_a_title_cue_and_a_conjunction_before_a_kind_of_place_are_no_topic(hash_engine):
+    terms = hash_engine.answerer.parser.topic_terms
+    # jieba reads 为题写 as 为+题写 and 和县 as a county's name
+    assert sorted(terms("哪些党派以冷链物流为题写了报告")) == ["冷链", "物流"]
+    assert terms("区和县的政协讲了什么") == []
+
+
+def test_verbs_joined_by_or_share_the_object_after_them(hash_engine):
+    from assistant.question import shared_object
+    assert shared_object([["支持"], ["扶持", "小微企业"]]) == [["支持", "小微企业"], ["扶持", "小微企业"]]
+    # the verb last: the object before it
+    assert shared_object([["人才"], ["培养"]]) == [["人才"], ["培养", "人才"]]
+    # nouns on both sides stay as asked
+    assert shared_object([["冷链"], ["物流"]]) == [["冷链"], ["物流"]]
+    sel = hash_engine.answerer.selector
+    alts = sel.alternatives(hash_engine.answerer.parser.parse("支持或者扶持小微企业的报告有哪几篇"))
+    assert all("小微企业" in a for a in alts), alts
