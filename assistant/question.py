@@ -378,11 +378,13 @@ NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|�
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 # "以<Z>为题": Z is in the title; not the 题 of a word (难题为牵引, 问题为导向, 主题为)
 TITLE_CUE = re.compile(r"题目|标题|(?<![难问主议课专话试考命])(?:题为|题名)|为题")
+_DOCUMENTS = re.compile(r"(?:^|(?<=[么些份篇批的了交写报送\s，,。？?！!、]))材料")
 _AS_TITLE = re.compile(r"(?<![难问主议课专话试考命])(?:题为|为题)")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$"
                           # "<proposer>对同一话题怎么看": the previous question's topic, asked of them
                           r"|同一(?:个)?(?:话题|问题|方面|主题|领域|件事)|同样的(?:话题|问题|事)")
-PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共")
+PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共"
+                        r"|都[^，,。;；？?！!]{0,8}?(?:谁|哪)")  # "都出现在谁的报告里": who all
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|怎样|如何|措施|举措|办法|做法|对策|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
                          r"|在此基础上|据此|对此|为此"  # 此: what was just said
@@ -577,6 +579,8 @@ class QuestionParser:
             text = text.replace(w, " ")
         # "以人才为题": the title cue goes before segmentation, or jieba reads 题写, 题为…
         text = _AS_TITLE.sub(" ", text)
+        # "哪份材料", "交的材料": the documents themselves, not a topic (新材料, 耐火材料 are)
+        text = _DOCUMENTS.sub(" ", text)
         for w in self.meeting_words.all_words():
             text = text.replace(w, " ")
         # what is left of "某市委" once the place is gone is a unit word, not a topic
@@ -680,7 +684,7 @@ class QuestionParser:
         q["title_scope"] = bool(TITLE_CUE.search(question)) and not q["titles"]
         q["meta"] = (not mentioned and not types and not roles and not q["titles"]
                      and (not terms and bool(META_CUE.search(question) or META_COUNT_CUE.search(question))
-                          or bool(INTRO_CUE.search(question))
+                          or bool(INTRO_CUE.search(positive))  # "（导语不算）" leaves it out
                           or bool(META_SET_CUE.search(question)) and not PROPOSAL_ASK.search(question)
                           # which meeting this one was: its introduction says, whatever its theme's words
                           or bool(THIS_MEETING.search(question)) and bool(MEETING_ASK.search(question))

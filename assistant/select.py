@@ -59,7 +59,9 @@ SHORT_ITEM = 240
 # shared farm, 海洋 for a coastal tour line): the corpus answers when its best entry is this like
 # the topic (soft coverage) and stands this far above the median of the next SOFT_WIDE. Dev, all
 # spent splits: the best entries of plural off-corpus questions reach 0.40 at most; single-answer
-# questions keep the fitted threshold, as some of their off-corpus ones reach 0.67.
+# questions keep the fitted threshold, as some of their off-corpus ones reach 0.67. A type of
+# proposer in scope ("哪些委员的发言和<category>有关") changes nothing of this; a named proposer or
+# office does (their few entries are no distribution to stand out from).
 SOFT_FOUND, SOFT_FOUND_GAP = 0.55, 0.15
 # the introduction answers a question it covers this much better than any proposal does (what the
 # meeting was told, its context); a margin, so a summary line of the intro does not win by a word
@@ -505,7 +507,7 @@ class Selector:
         if (self.sim and not (q.proposers or q.types or q.roles or q.title_scope or q.intent == "followup")
                 and self.uncovered(q, top) > UNCOVERED_MAX):
             return False
-        if (self.sim and PLURAL_CUE.search(q.question) and not (q.proposers or q.types or q.roles or q.title_scope)
+        if (self.sim and PLURAL_CUE.search(q.question) and not (q.proposers or q.roles or q.title_scope)
                 and q.intent != "followup" and self._stands_out(q, ranked)):
             return True
         if q.intent == "followup" and (q.proposers or q.restrict) and len(ranked) <= max(1, len(q.proposers)):

@@ -187,3 +187,20 @@ def test_verbs_joined_by_or_share_the_object_after_them(hash_engine):
     sel = hash_engine.answerer.selector
     alts = sel.alternatives(hash_engine.answerer.parser.parse("支持或者扶持小微企业的报告有哪几篇"))
     assert all("小微企业" in a for a in alts), alts
+
+
+def test_material_as_the_documents_is_no_topic_and_an_excluded_introduction_is_not_asked(hash_engine):
+    p = hash_engine.answerer.parser
+    # 材料 after a measure word or a handing-in verb is the documents; 新材料 is a topic
+    assert p.topic_terms("民建交的是什么材料？") == []
+    assert p.topic_terms("哪几篇关注新材料产业") == ["新材料"]
+    assert p.parse("导语里怎么说冷链物流的").meta
+    assert not p.parse("哪些报告谈到冷链物流？（导语不算）").meta
+
+
+def test_who_all_asks_for_several_and_specially_is_no_topic(hash_engine):
+    from assistant.question import PLURAL_CUE
+    assert PLURAL_CUE.search("冷链物流的建议都出自谁的报告？")
+    assert PLURAL_CUE.search("这些办法都写在哪几份里")
+    assert not PLURAL_CUE.search("冷链物流的建议是谁提的？")
+    assert sorted(hash_engine.answerer.parser.topic_terms("有没有专门讲冷链物流的")) == ["冷链", "物流"]

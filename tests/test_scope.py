@@ -576,3 +576,7 @@ def test_a_catalogue_line_on_the_topic_in_other_words_is_listed(tmp_path):
     out = eng.answerer.answer("哪些提案和教育有关？")
     assert out.found and _ids(out)[0] == "04"
     assert not eng.answerer.answer("哪些提案和航天有关？").found
+    # and so within a type of proposer asked about
+    out = eng.answerer.answer("哪些民主党派的提案和教育有关？")
+    assert out.found and _ids(out)[0] == "04"
+    assert not eng.answerer.answer("哪些民主党派的提案和航天有关？").found
