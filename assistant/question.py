@@ -56,7 +56,7 @@ def _rejoined(spans: list) -> set[int]:
 
 
 def shared_object(alternatives: list[list[str]]) -> list[list[str]]:
-    """"培育或者依托龙头企业": verbs joined by 或 share the object after them (before them when the
+    """"扶持或者支持小微企业": verbs joined by 或 share the object after them (before them when the
     verb comes last: "人才引进或培养"). An alternative of verbs alone borrows its neighbour's nouns."""
     import jieba.posseg
     tags = jieba.posseg.dt.word_tag_tab
@@ -384,7 +384,7 @@ ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]
                           # "<proposer>对同一话题怎么看": the previous question's topic, asked of them
                           r"|同一(?:个)?(?:话题|问题|方面|主题|领域|件事)|同样的(?:话题|问题|事)")
 PLURAL_CUE = re.compile(r"哪些|都有|都有谁|分别|各自|各|几份|几篇|哪几|哪[两三四五六七八九十]|还有谁|还有哪些|所有|全部|一共"
-                        r"|都[^，,。;；？?！!]{0,8}?(?:谁|哪)")  # "都出现在谁的报告里": who all
+                        r"|都[^，,。;；？?！!]{0,8}?(?:谁|哪)")  # "都写在谁的发言里": who all
 DETAIL_CUE = re.compile(r"哪些|哪几|具体|包括|分别|什么样|怎么|怎样|如何|措施|举措|办法|做法|对策|哪[两三四五六]")
 PRONOUN_CUE = re.compile(r"他们|它们|他|她|它|该单位|这个单位|这家|这篇|那篇|里面|其中|上述|前面|这份|该建议|这个建议|这条"
                          r"|在此基础上|据此|对此|为此"  # 此: what was just said
@@ -733,10 +733,10 @@ class QuestionParser:
             elif pronoun or ANOTHER_PROPOSAL_CUE.search(question) or (elliptic and not types):
                 q["proposers"] = prev_props
                 if prev_props:
-                    q["meta"] = False  # "他们交了几篇": counted among their proposals, not the meeting's
+                    q["meta"] = False  # "他们报了多少份": counted among their proposals, not the meeting's
                 if not prev_props and prev_ids:
                     q["restrict"] = prev_ids
-                # "他们一共交了几篇": every proposal of theirs is counted, not the ones on the last topic
+                # "他们总共报了多少份": every proposal of theirs is counted, not the ones on the last topic
                 if not terms and not ANOTHER_PROPOSAL_CUE.search(question) and not (
                         prev_props and META_COUNT_CUE.search(question)):
                     q["text"] = f"{question} {prev_query}"

@@ -60,7 +60,7 @@ SHORT_ITEM = 240
 # the topic (soft coverage) and stands this far above the median of the next SOFT_WIDE. Dev, all
 # spent splits: the best entries of plural off-corpus questions reach 0.40 at most; single-answer
 # questions keep the fitted threshold, as some of their off-corpus ones reach 0.67. A type of
-# proposer in scope ("哪些委员的发言和<category>有关") changes nothing of this; a named proposer or
+# proposer in scope ("哪些党派的提案和<category>相关") changes nothing of this; a named proposer or
 # office does (their few entries are no distribution to stand out from).
 SOFT_FOUND, SOFT_FOUND_GAP = 0.55, 0.15
 # the introduction answers a question it covers this much better than any proposal does (what the

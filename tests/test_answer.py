@@ -269,7 +269,7 @@ def test_who_made_this_one_together_is_asked_of_the_proposal_just_cited(tmp_path
 
     from assistant.answer import Turn
     page = ("庚市政协常委会议专题协商\n\n"
-            "### 改造供水管网 庚市政协城市建设委员会 庚市政协人口资源环境委员会\n\n建议分批改造老旧小区的供水管网。\n\n"
+            "### 改造供水管网 庚市政协城市建设委员会 庚市政协乡村振兴委员会\n\n建议分批改造老旧小区的供水管网。\n\n"
             "### 保障供水安全 西岭区政协\n\n建议更新老旧供水管网并建设水质监测点。\n\n"
             "### 发展夜间消费 民盟庚市委会\n\n建议打造夜间消费街区。\n")
     a = engine_on(tmp_path, {"庚市.md": page}).answerer
@@ -278,7 +278,7 @@ def test_who_made_this_one_together_is_asked_of_the_proposal_just_cited(tmp_path
     ans = a.answer("这份报告是他们自己写的吗？还有谁联名？", turns)
     assert [c.proposal_id for c in ans.citations] and {c.proposal_id for c in ans.citations} == {
         c.proposal_id for c in turns[0].answer.citations}
-    assert "人口资源环境委员会" in ans.answer
+    assert "乡村振兴委员会" in ans.answer
 
 
 def test_how_many_they_handed_in_counts_all_of_theirs(tmp_path):

@@ -93,7 +93,7 @@ def make(hash_engine):
     return build
 
 
-Q_PARKS = "惠济区政协计划建设哪些产业园区？"
+Q_PARKS = "惠济区政协想建设什么样的产业园区？"
 
 
 def good_answer(prompt: str) -> str:

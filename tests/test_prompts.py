@@ -7,7 +7,7 @@ from assistant.errors import AssistantError
 from assistant.llm import PROMPT_FIELDS, PROMPTS_DIR, load_prompt, placeholders
 
 SAMPLES = {"sources": "[1] 提出者：惠济区政协（区县(市)政协）\n标题：《集聚科技创新资源》\n内容：建设中原大数据产业园。",
-           "question": "惠济区政协计划建设哪些产业园区？",
+           "question": "惠济区政协想建设什么样的产业园区？",
            "history": "用户：惠济区政协的建议主要讲什么?\n助手：惠济区政协建议……"}
 
 

@@ -165,7 +165,7 @@ def test_polite_asking_and_this_sitting_are_no_topic(hash_engine):
     assert sorted(p.topic_terms("麻烦讲讲那期议政里冷链物流的情况")) == ["冷链", "物流"]
     assert sorted(p.topic_terms("说说看冷链物流的建议")) == ["冷链", "物流"]
     # which sitting this one was, or its theme in full: the meeting's introduction answers
-    assert p.parse("本期专题协商是在第几次常委会议上开的？").meta
+    assert p.parse("本期专题协商是第几届常委会哪一次开的？").meta
     assert p.parse("劳驾把这场议政的主题完整地说一遍").meta
     assert not p.parse("这场活动里谁提了冷链物流").meta
 

@@ -124,8 +124,8 @@ def test_focus_after_about_and_after_has_anyone(engine):
     assert not engine.answerer.answer("钱进委员有没有关于出租车牌照拍卖的建议？").found
     assert engine.answerer.answer("有没有关于冷链物流的发言？").found
     # "有人谈<Z>吗": Z must be there; 有人提议 is not read so (a proposal may word it otherwise)
-    assert p.parse("甲市政协九届三次会议上有人谈网约车吗？").focus
-    assert not engine.answerer.answer("甲市政协九届三次会议上有人谈冷链物流的碳排放核算吗？").found
+    assert p.parse("甲市政协九届三次会议里有人谈网约车吗？").focus
+    assert not engine.answerer.answer("甲市政协九届三次会议里有人谈冷链物流的碳排放核算吗？").found
     assert not p.parse("有人提议多建养老院吗？").focus
     # "<a proposer>对<Z>有什么建议": Z is asked about
     assert p.parse("钱进委员对网约车司机的社保缴纳有什么建议？").focus
@@ -161,7 +161,7 @@ def test_a_topic_named_first_is_the_focus(engine):
     assert not p.parse("河道也要定期清淤、岸线要绿化，有人提过吗").focus
     assert not p.parse("河道定期清淤，有人这么建议过吗？").focus
     # the meeting may sit between the topic and the frame; "是否有人就<Z>作了发言" asks about Z too
-    assert p.parse("冷链物流，甲市政协九届三次会议上有人谈过吗？").focus == tuple(p.topic_terms("冷链物流"))
+    assert p.parse("冷链物流，甲市政协九届三次会议里有人谈过吗？").focus == tuple(p.topic_terms("冷链物流"))
     assert p.parse("在甲市政协九届三次会议，是否有人就冷链保险作了发言？").focus == tuple(p.topic_terms("冷链保险"))
     assert not a.answer("在甲市政协九届三次会议，是否有人就冷链保险作了发言？").found
     assert a.answer("在甲市政协九届三次会议，是否有人就冷链物流作了发言？").found
