@@ -6,9 +6,10 @@ eval/holdout8.jsonl (split "test9", ids ``h8-…``), eval/holdout9.jsonl (split 
 eval/holdout10.jsonl (split "test11", ids ``h10-…``), eval/holdout11.jsonl (split "test12", ids ``h11-…``)
 eval/holdout12.jsonl (split "test13", ids ``h12-…``), eval/holdout13.jsonl (split "test14", ids ``h13-…``)
 eval/holdout14.jsonl (split "test15", ids ``h14-…``), eval/holdout15.jsonl (split "test16", ids ``h15-…``),
-eval/holdout16.jsonl (split "test17", ids ``h16-…``) and eval/holdout17.jsonl (split "test18", ids ``h17-…``).
+eval/holdout16.jsonl (split "test17", ids ``h16-…``), eval/holdout17.jsonl (split "test18", ids ``h17-…``)
+and eval/holdout18.jsonl (split "test19", ids ``h18-…``).
 
-Every data check is parametrized over the sixteen files. Fast and self-contained: parses the corpus files
+Every data check is parametrized over the seventeen files. Fast and self-contained: parses the corpus files
 itself and imports nothing from the assistant.
 Checks on the shared development corpora skip when /work/shared/corpora
 (``Path(__file__).resolve().parents[2] / "shared" / "corpora"``) is absent.
@@ -33,7 +34,8 @@ SPLITS = {"holdout2.jsonl": ("test3", "h2"), "holdout3.jsonl": ("test4", "h3"),
           "holdout10.jsonl": ("test11", "h10"), "holdout11.jsonl": ("test12", "h11"),
           "holdout12.jsonl": ("test13", "h12"), "holdout13.jsonl": ("test14", "h13"),
           "holdout14.jsonl": ("test15", "h14"), "holdout15.jsonl": ("test16", "h15"),
-          "holdout16.jsonl": ("test17", "h16"), "holdout17.jsonl": ("test18", "h17")}
+          "holdout16.jsonl": ("test17", "h16"), "holdout17.jsonl": ("test18", "h17"),
+          "holdout18.jsonl": ("test19", "h18")}
 # file -> earlier eval files whose wording it must not repeat (besides the corpora's questions.jsonl).
 # holdout2 is checked against qa.jsonl only, as when it was written: two of its questions
 # (h2-home-014, h2-jilin_13_4-06) repeat holdout.jsonl verbatim.
@@ -76,7 +78,12 @@ NOT_FROM = {"holdout2.jsonl": ["qa.jsonl"],
             "holdout17.jsonl": ["qa.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl",
                                 "holdout5.jsonl", "holdout6.jsonl", "holdout7.jsonl", "holdout8.jsonl",
                                 "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl", "holdout12.jsonl",
-                                "holdout13.jsonl", "holdout14.jsonl", "holdout15.jsonl", "holdout16.jsonl"]}
+                                "holdout13.jsonl", "holdout14.jsonl", "holdout15.jsonl", "holdout16.jsonl"],
+            "holdout18.jsonl": ["qa.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl",
+                                "holdout5.jsonl", "holdout6.jsonl", "holdout7.jsonl", "holdout8.jsonl",
+                                "holdout9.jsonl", "holdout10.jsonl", "holdout11.jsonl", "holdout12.jsonl",
+                                "holdout13.jsonl", "holdout14.jsonl", "holdout15.jsonl", "holdout16.jsonl",
+                                "holdout17.jsonl"]}
 HOME_TXT = ROOT / "corpus" / "proposals" / "kjcx.txt"
 PROPOSERS = ROOT / "corpus" / "proposers.json"
 
