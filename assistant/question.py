@@ -60,7 +60,7 @@ def shared_object(alternatives: list[list[str]]) -> list[list[str]]:
     verb comes last: "人才引进或培养"). An alternative of verbs alone borrows its neighbour's nouns."""
     import jieba.posseg
     tags = jieba.posseg.dt.word_tag_tab
-    verb = lambda t: (tags.get(t) or "").startswith("v")
+    verb = lambda t: (tags.get(t) or "")[:1] in ("v", "a")  # 壮大, 做强: adjectives used as verbs
     noun = lambda t: (tags.get(t) or "n").startswith("n")
     out = []
     for i, terms in enumerate(alternatives):
@@ -156,7 +156,7 @@ def _local_units_mixed() -> re.Pattern:
 _ASKED_BEFORE = re.compile(r"(?:哪|几|有没有|是否有|所有|全部|其他|其它|其余|这些|那些|各个|有哪些)[个些位家几类]?$")
 _ASKED_AFTER = re.compile(r"^(?:[和与及、或]|名义|身份|的?(?:建议|提案|发言|报告|意见)|都|分别|各自|各|提|交|写|所|撰写|建议|发言|认为|主张|呼吁|关注|中|里|当中|之中|里面|里头|中间|有|共|一共|的?政协|在|对|就|关于|作|是否|有没有|[?？。!！,，)）]|$)")
 _PLURAL_BEFORE = re.compile(r"各$")
-_LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|委员会|一级)")  # .match at a position
+_LEVEL_AFTER = re.compile(r"(?:中央|省委会?|市委会?|区委会?|县委会?|基层委员会|基层组织|委员会|一级)")  # .match at a position
 
 
 def type_scope(text: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -358,13 +358,14 @@ MEETING_ASK = re.compile(r"(?:哪|什么|哪一)(?:次|个|届|场)?(?:会议|�
 THIS_MEETING = re.compile(r"(?:这|本|此)(?:次|场|期|回)[^，,。？?！!]{0,16}?(?:议政|协商|会议|全会|大会|活动)")
 # proposals that several proposers made together ("联合署名", "联名提出", "两个单位共同提交");
 # 联合 before a noun ("联合办学") is a topic
-JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|撰写|起草|发言)|联名|合写"
+JOINT_CUE = re.compile(r"(?:联合|共同|联名)(?:署名|提出|提交|报送|撰写|起草|发言|作(?!战|社|用))|联名|合写"
                        # "两个单位共同…"; "哪几个党派…" alone asks which, not what was made together
                        r"|(?<!哪)(?:两|二|三|多|几)(?:个|家)(?:单位|组织|党派|方面)(?:联合|共同|一起|合作)")
 PROPOSAL_ASK = re.compile(r"谁|哪个单位|哪家|哪位|哪些单位|哪几家|哪个党派|哪个委员会|哪些(?:报告|建议|发言|提案|单位)|哪几[篇份件]"
                           r"|哪[篇份件](?!事)|有没有|有无|是否有|有人|有关于|关于.{1,12}?的(?:建议|内容|发言|报告)|提到|提及|涉及|谈到|讲到|说到"
                           r"|(?:提|提出|给出)了?(?:什么|哪些|啥)|(?:什么|啥)(?:建议|提案|意见|对策|措施|举措|办法)"
-                          r"|有(?:什么|啥|哪些)?(?:建议|提议|对策)(?:吗|么|没有)")  # "…里有建议吗": whether any does
+                          r"|有(?:什么|啥|哪些)?(?:建议|提议|对策)(?:吗|么|没有)"  # "…里有建议吗": whether any does
+                          r"|有(?:谈|讲|说|提|写)[^，,。;；?？!！]{1,30}?的(?:吗|么|没有)")  # "有谈<Z>的吗"
 # the question names the introduction itself ("导语里…", "按编者按的说法"): it is asked about, whatever the topic
 INTRO_CUE = re.compile("|".join(knowledge()["intro_words"]))
 # "除了民主党派…以外", "不算…": types named here are excluded, not asked for
@@ -378,6 +379,7 @@ NEGATION = re.compile(f"(?:{_NEGATORS})([^,，。;；?？!！(（]*?)(?:以外|�
 TITLE_KEY = 4  # a title shorter than this is no evidence that the question names it
 # "以<Z>为题": Z is in the title; not the 题 of a word (难题为牵引, 问题为导向, 主题为)
 TITLE_CUE = re.compile(r"题目|标题|(?<![难问主议课专话试考命])(?:题为|题名)|为题")
+_SPEAKING = frozenset("谈讲说提写聊")
 _DOCUMENTS = re.compile(r"(?:^|(?<=[么些份篇批的了交写报送\s，,。？?！!、]))材料")
 _AS_TITLE = re.compile(r"(?<![难问主议课专话试考命])(?:题为|为题)")
 ELLIPSIS_CUE = re.compile(r"^(那|那么|还有|再|又|另外)|呢[?？。!！]*$"
@@ -590,9 +592,9 @@ class QuestionParser:
         all_spans = self.analyzer.spans(text)
         joined = _rejoined(all_spans)
         handed = [(a, b) for w, a, b in all_spans if _DIRECTIONAL.fullmatch(w)]
-        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic and not _joined_kind().fullmatch(w)
-                 and not any(a2 <= a and b <= b2 for a2, b2 in handed) and not ASKING_CHARS & set(w)
-                 and not _function_word(w)]
+        spans = [(w, a, b) for w, a, b in all_spans if len(w) > 1 and w not in self.generic
+                 and not _joined_kind().fullmatch(w) and not any(a2 <= a and b <= b2 for a2, b2 in handed)
+                 and not ASKING_CHARS & set(w) and not _function_word(w)]
         # A word jieba doesn't know (碳达峰) comes out as single characters: keep such runs whole.
         low = text.lower()
         covered = [False] * len(low)
@@ -605,6 +607,8 @@ class QuestionParser:
             if free and run_start is None:
                 run_start = i
             elif not free and run_start is not None:
+                if i - run_start >= 3 and low[run_start] in _SPEAKING:
+                    run_start += 1  # "有谈碳达峰的吗": the verb before an unknown word is no part of it
                 if i - run_start >= 2 and low[run_start:i] not in self.generic:
                     spans.append((low[run_start:i], run_start, i))
                 elif _modifier(low[run_start]):
@@ -659,16 +663,16 @@ class QuestionParser:
             units = tuple(n for rx, names in _local_units() if rx.search(positive) for n in names)
         if not units and LOCAL in types and negated.strip():
             # "区县政协（不算县级市）": the kinds left out leave the others
-            left_out = {n for rx, names in _local_units() if rx.search(negated) for n in names}
-            if left_out:
-                units = tuple(n for _, names in _local_units() for n in names if n not in left_out)
+            kinds_out = {n for rx, names in _local_units() if rx.search(negated) for n in names}
+            if kinds_out:
+                units = tuple(n for _, names in _local_units() for n in names if n not in kinds_out)
         q = dict(question=question, text=question, proposers=mentioned, types=types, meetings=meetings, units=units,
                  roles=roles, exclude_roles=exclude_roles, joint=bool(JOINT_CUE.search(positive)),
                  scope_words=tuple(dict.fromkeys(type_words + role_words + meeting_words)))
         # "除了<a proposer>，还有谁…": the one left out is not an answer
-        left_out = tuple(n for n in self.names.mentioned(negated) if n not in mentioned) if negated.strip() else ()
-        if left_out:
-            q["exclude_proposers"] = left_out
+        named_out = tuple(n for n in self.names.mentioned(negated) if n not in mentioned) if negated.strip() else ()
+        if named_out:
+            q["exclude_proposers"] = named_out
         terms = self.topic_terms(question)
         # a cue whose Z holds no topic word ("<the meeting>中，有没有…") names no focus: the next may
         focus = next((z for i, rx in enumerate(FOCUS_CUE) if (m := rx.search(question))
@@ -725,7 +729,7 @@ class QuestionParser:
             elif CO_AUTHOR_CUE.search(question) and CO_AUTHOR_WORD.search(question) and prev_ids:
                 q["restrict"] = prev_ids
             elif OTHERS_CUE.search(question):
-                q["exclude_proposers"] = tuple(dict.fromkeys(left_out + prev_props))
+                q["exclude_proposers"] = tuple(dict.fromkeys(named_out + prev_props))
             elif "其中" in question and prev_ids:
                 q["restrict"] = prev_ids
             elif OTHER_DOC_CUE.search(question) and prev_ids:

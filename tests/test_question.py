@@ -180,6 +180,8 @@ def test_a_title_cue_and_a_conjunction_before_a_kind_of_place_are_no_topic(hash_
 def test_verbs_joined_by_or_share_the_object_after_them(hash_engine):
     from assistant.question import shared_object
     assert shared_object([["支持"], ["扶持", "小微企业"]]) == [["支持", "小微企业"], ["扶持", "小微企业"]]
+    # an adjective used as a verb (壮大) shares it too
+    assert shared_object([["壮大"], ["扶持", "小微企业"]]) == [["壮大", "小微企业"], ["扶持", "小微企业"]]
     # the verb last: the object before it
     assert shared_object([["人才"], ["培养"]]) == [["人才"], ["培养", "人才"]]
     # nouns on both sides stay as asked
@@ -204,3 +206,19 @@ def test_who_all_asks_for_several_and_specially_is_no_topic(hash_engine):
     assert PLURAL_CUE.search("这些办法都写在哪几份里")
     assert not PLURAL_CUE.search("冷链物流的建议是谁提的？")
     assert sorted(hash_engine.answerer.parser.topic_terms("有没有专门讲冷链物流的")) == ["冷链", "物流"]
+
+
+def test_whether_any_report_talks_of_something_asks_of_the_proposals(hash_engine):
+    p = hash_engine.answerer.parser
+    # "这些报告里有谈<Z>的吗" asks whether a proposal does, not about the meeting
+    assert not p.parse("这些报告里有谈冷链物流的吗？").meta
+    # the speaking verb before a word jieba does not know is no part of it
+    assert p.topic_terms("有谈碳达峰的吗") == ["碳达峰"]
+
+
+def test_base_level_party_units_and_made_jointly_are_scope(hash_engine):
+    p = hash_engine.answerer.parser
+    q = p.parse("民主党派基层组织发言的有哪几家？")
+    assert q.types == ("民主党派",) and p.topic_terms(q.text) == []
+    assert p.parse("哪几篇是与界别联合作的发言？").joint
+    assert not p.parse("哪几篇讲到联合作战指挥？").joint
