@@ -137,6 +137,11 @@ def _local_units() -> list[tuple[re.Pattern, tuple[str, ...]]]:
             for u in knowledge()["local_units"]]
 
 
+def _one_place() -> str:
+    """Alternation of the words that name one place with two kinds' characters (市区; cppcc.json)."""
+    return "|".join(map(re.escape, knowledge()["local_one_place"]))
+
+
 @lru_cache(maxsize=1)
 def _joined_kind() -> re.Pattern:
     """A conjunction before a kind of place ("区和县的政协"): jieba reads 和县 as a county's name."""
@@ -147,8 +152,7 @@ def _joined_kind() -> re.Pattern:
 def _local_units_mixed() -> re.Pattern:
     """Two kinds of place named together (区县, 县市区, 县(市), 县和县级市)."""
     k = _local_kinds()
-    one = "|".join(map(re.escape, knowledge()["local_one_place"]))
-    return re.compile(f"(?!(?:{one})(?![{k}]))[{k}][(（、和与及]?[{k}]")
+    return re.compile(f"(?!(?:{_one_place()})(?![{k}]))[{k}][(（、和与及]?[{k}]")
 
 
 # What makes a type word the thing asked about: a question word right before it, or a proposing
@@ -214,9 +218,13 @@ def role_scope(text: str, names=(), anywhere: bool = False) -> tuple[tuple[str, 
 def _one_place_of_local() -> re.Pattern:
     """A one-place word (市区, cppcc.json local_one_place) shortly before a local CPPCC type word:
     where those CPPCCs are, not a topic ("市区的几个区政协")."""
-    one = "|".join(map(re.escape, knowledge()["local_one_place"]))
     local = "|".join(rx.pattern for rx, t in _type_cues() if t == LOCAL)
-    return re.compile(f"(?:{one})(?=[^,，。;；?？!！]{{0,6}}?(?:{local}))")
+    return re.compile(f"(?:{_one_place()})(?=[^,，。;；?？!！]{{0,6}}?(?:{local}))")
+
+
+def words_of_types(types: Sequence[str], text: str) -> tuple[str, ...]:
+    """The words of `text` that name `types` (the first match of each cue)."""
+    return tuple(m.group(0) for rx, t in _type_cues() if t in types and (m := rx.search(text)))
 
 
 def strip_type_words(text: str) -> str:
@@ -641,7 +649,7 @@ class QuestionParser:
         if inside and not types and not self.topic_terms(positive):
             # "which speeches came from <a type>": the type is all there is to ask about
             types = inside
-            type_words = tuple(m.group(0) for rx, t in _type_cues() if t in inside and (m := rx.search(bare)))
+            type_words = words_of_types(inside, bare)
         # a type named in the negation is excluded, unless the question also asks for part of it
         # (a proposer named there is left out, not their type: "除了某区政协" leaves other 区政协)
         neg_asked, _, neg_inside = type_scope(self.names.strip(negated))
@@ -649,7 +657,7 @@ class QuestionParser:
         if part and not types:
             # "<a type>（不算<some of that type>）": the rest of that type is asked for
             types = part
-            type_words = tuple(m.group(0) for rx, t in _type_cues() if t in part and (m := rx.search(bare)))
+            type_words = words_of_types(part, bare)
         excluded = tuple(t for t in neg_asked + neg_inside if t not in types)
         if excluded and not types:
             # "除了<a type>以外，还有…": every other type; types also named ("不属于甲的那几家（乙、丙）")
